@@ -1,0 +1,3 @@
+export { createBatcher } from "./batcher.js";
+export type { Batcher, BatcherOptions, BatcherStats } from "./batcher.js";
+export { BatcherClosedError, BatcherConfigError, BatcherFlushError } from "./errors.js";
