@@ -1,0 +1,138 @@
+import { QueueConfigError } from "./errors.js";
+
+/** Names and limits of the webhook stream and its worker consumer. */
+export interface QueueConfig {
+  /** Stream name (WEBHOOK_STREAM). */
+  stream: string;
+  /** Subject prefix; the stream takes `<prefix>.*.*` (WEBHOOK_SUBJECT_PREFIX). */
+  subjectPrefix: string;
+  /** Durable name of the shared worker consumer (WEBHOOK_CONSUMER). */
+  consumer: string;
+  /** Stream replicas: 1 on a single server, 3 in a production cluster. */
+  replicas: number;
+  /** Stream size limit in bytes; when reached, publishes fail with QueueFullError. */
+  maxBytes: number;
+  /** Messages older than this are deleted even if unprocessed, so keep it generous. */
+  maxAgeMs: number;
+  /** Horizon of Nats-Msg-Id dedup; must cover the longest publisher retry span. */
+  duplicateWindowMs: number;
+  /** Per `<prefix>.<provider>.<type>` message limit; when reached, that subject refuses publishes. */
+  maxMsgsPerSubject: number;
+  /** Server-side cap on delivered-but-unacked messages across all workers. */
+  maxAckPending: number;
+  /** Redelivery delay for a message a worker neither acked nor nak'ed. */
+  ackWaitMs: number;
+  /** Server-side delivery limit, a backstop above the worker's own DLQ attempt limit. */
+  maxDeliver: number;
+}
+
+/**
+ * Defaults. Sizing notes:
+ * - maxBytes 1 GiB holds roughly 4.4–5.3 M webhooks of ~100 B (190–230 B stored each with a
+ *   Nats-Msg-Id, nats.md §6), so max_bytes is the limit that binds first.
+ * - maxMsgsPerSubject 10 M: the server requires a positive value for discard_new_per_subject,
+ *   and the design's 10 000 would have refused a single provider/type's backlog long before the
+ *   stream is full. 10 M never binds below ~2 GB, but still stops one subject from taking
+ *   everything if max_bytes is raised.
+ * - maxAckPending 20 000 = 20 workers × 1 000 unacked each; the server stops delivering at this
+ *   cap, so it must be >= workers × per-worker maxPending or it throttles silently.
+ * - maxDeliver 10: backstop only; the worker dead-letters earlier on its own attempt count.
+ */
+export const defaultQueueConfig: Readonly<QueueConfig> = Object.freeze({
+  stream: "webhooks",
+  subjectPrefix: "webhook",
+  consumer: "webhook-workers",
+  replicas: 1,
+  maxBytes: 1024 ** 3,
+  maxAgeMs: 24 * 3600_000,
+  duplicateWindowMs: 60_000,
+  maxMsgsPerSubject: 10_000_000,
+  maxAckPending: 20_000,
+  ackWaitMs: 30_000,
+  maxDeliver: 10,
+});
+
+/** Environment variables read by {@link queueConfigFromEnv}. */
+export const queueEnvNames = {
+  stream: "WEBHOOK_STREAM",
+  subjectPrefix: "WEBHOOK_SUBJECT_PREFIX",
+  consumer: "WEBHOOK_CONSUMER",
+  replicas: "WEBHOOK_STREAM_REPLICAS",
+} as const;
+
+// Stream and consumer names end up in API subjects and on disk: no whitespace, dots, wildcards
+// or path separators. Kept to a conservative charset so a name that works here works everywhere.
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const PREFIX_TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** Returns a list of problems with `cfg`; empty when it is valid. */
+export function validateQueueConfig(cfg: QueueConfig): string[] {
+  const problems: string[] = [];
+  if (!NAME.test(cfg.stream)) problems.push(`stream "${cfg.stream}" must match ${String(NAME)}`);
+  if (!NAME.test(cfg.consumer)) problems.push(`consumer "${cfg.consumer}" must match ${String(NAME)}`);
+  const tokens = cfg.subjectPrefix.split(".");
+  if (cfg.subjectPrefix.length === 0 || !tokens.every((t) => PREFIX_TOKEN.test(t))) {
+    problems.push(
+      `subjectPrefix "${cfg.subjectPrefix}" must be dot-separated tokens of [A-Za-z0-9_-] (no wildcards, no empty tokens)`,
+    );
+  }
+  const positiveInts: (keyof QueueConfig)[] = [
+    "replicas",
+    "maxBytes",
+    "maxAgeMs",
+    "duplicateWindowMs",
+    "maxMsgsPerSubject",
+    "maxAckPending",
+    "ackWaitMs",
+    "maxDeliver",
+  ];
+  for (const key of positiveInts) {
+    const v = cfg[key];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1) {
+      problems.push(`${key} must be a positive integer, got ${String(v)}`);
+    }
+  }
+  if (cfg.replicas > 5) problems.push(`replicas must be 1..5, got ${cfg.replicas}`);
+  if (cfg.duplicateWindowMs > cfg.maxAgeMs) {
+    problems.push(`duplicateWindowMs (${cfg.duplicateWindowMs}) must be <= maxAgeMs (${cfg.maxAgeMs})`);
+  }
+  return problems;
+}
+
+/**
+ * Builds a validated config from environment variables (see {@link queueEnvNames}); unset or
+ * empty variables keep the value from `base`.
+ * @throws {QueueConfigError} listing every problem, naming the variable that caused it.
+ */
+export function queueConfigFromEnv(
+  env: Readonly<Record<string, string | undefined>>,
+  base: Readonly<QueueConfig> = defaultQueueConfig,
+): QueueConfig {
+  const cfg: QueueConfig = { ...base };
+  const problems: string[] = [];
+  const str = (v: string | undefined): string | undefined => (v === undefined || v.trim() === "" ? undefined : v.trim());
+
+  cfg.stream = str(env[queueEnvNames.stream]) ?? cfg.stream;
+  cfg.subjectPrefix = str(env[queueEnvNames.subjectPrefix]) ?? cfg.subjectPrefix;
+  cfg.consumer = str(env[queueEnvNames.consumer]) ?? cfg.consumer;
+  const replicas = str(env[queueEnvNames.replicas]);
+  if (replicas !== undefined) {
+    if (/^\d+$/.test(replicas)) cfg.replicas = Number(replicas);
+    else problems.push(`${queueEnvNames.replicas}: "${replicas}" is not an integer`);
+  }
+
+  for (const p of validateQueueConfig(cfg)) {
+    const key = p.split(" ")[0] as keyof typeof queueEnvNames;
+    const envName = queueEnvNames[key];
+    problems.push(envName === undefined ? p : `${envName}: ${p}`);
+  }
+  if (problems.length > 0) {
+    throw new QueueConfigError(`invalid queue configuration: ${problems.join("; ")}`);
+  }
+  return cfg;
+}
+
+/** The subject filter of the stream: `<prefix>.*.*`. */
+export function streamSubject(cfg: Pick<QueueConfig, "subjectPrefix">): string {
+  return `${cfg.subjectPrefix}.*.*`;
+}

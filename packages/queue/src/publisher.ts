@@ -1,0 +1,156 @@
+import { jetstream, JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import { errors, type NatsConnection } from "@nats-io/nats-core";
+import { watchConnection, type ConnectionState, type QueueConnection } from "./connect.js";
+import { QueueFullError, QueuePublishError, QueueUnavailableError } from "./errors.js";
+import { createSemaphore } from "./semaphore.js";
+
+/** Options of {@link createPublisher}. */
+export interface PublisherOptions {
+  /**
+   * Deadline of one publish, ms, covering the wait for an in-flight slot and the PubAck.
+   * Default 1500: providers such as Telnyx give up after 2 s.
+   */
+  timeoutMs?: number;
+  /**
+   * Publishes awaiting a PubAck at once. Default 256: throughput peaks at 32–64 in flight
+   * (client CPU bound) and more only adds latency and memory (nats.md §3).
+   */
+  maxInFlight?: number;
+}
+
+/** Outcome of a stored (or deduplicated) publish. */
+export interface PublishResult {
+  /** Stream sequence; for a duplicate, the sequence of the original message. */
+  seq: number;
+  /** True when the msgId was already stored within the duplicate window: nothing new stored. */
+  duplicate: boolean;
+}
+
+/** Publishes webhooks to the stream with bounded concurrency and a per-call deadline. */
+export interface Publisher {
+  /**
+   * Stores `data` on `subject` with `msgId` as Nats-Msg-Id and resolves once JetStream acked it.
+   * @throws {QueueFullError} stream full; nothing stored.
+   * @throws {QueueUnavailableError} not connected, no responders, or no PubAck in time; retry
+   *   with the same msgId.
+   * @throws {QueuePublishError} rejected for a reason a retry will not fix.
+   */
+  publish(subject: string, data: Uint8Array, msgId: string): Promise<PublishResult>;
+  /** Publishes awaiting a PubAck. */
+  readonly inFlight: number;
+  /** Publishes waiting for an in-flight slot. */
+  readonly waiting: number;
+}
+
+const STORE_FAILED = 10077;
+const INSUFFICIENT_RESOURCES = 10047;
+
+/**
+ * Maps a nats.js publish failure to the queue's error types. Full-stream rejections measured on
+ * 2.9.10 all come as 10077 (JSStreamStoreFailedF) with the store error as description.
+ */
+export function classifyPublishError(err: unknown): Error {
+  if (err instanceof JetStreamApiError) {
+    const code = err.code;
+    const text = err.message;
+    if (code === STORE_FAILED) {
+      if (text.includes("maximum messages per subject exceeded")) {
+        return new QueueFullError("max_msgs_per_subject", `stream full: ${text}`, { cause: err });
+      }
+      if (text.includes("maximum messages exceeded")) {
+        return new QueueFullError("max_msgs", `stream full: ${text}`, { cause: err });
+      }
+      if (text.includes("maximum bytes exceeded")) {
+        return new QueueFullError("max_bytes", `stream full: ${text}`, { cause: err });
+      }
+      // Other store failures (I/O errors, a store being closed on leader change) are transient.
+      return new QueueUnavailableError("store_failed", `stream store failed: ${text}`, { cause: err });
+    }
+    if (code === INSUFFICIENT_RESOURCES || text.includes("resource limits exceeded")) {
+      return new QueueFullError("insufficient_resources", `JetStream storage exhausted: ${text}`, { cause: err });
+    }
+    return new QueuePublishError(`publish rejected: ${text} (${code})`, code, { cause: err });
+  }
+  if (err instanceof Error) {
+    // Not exported by @nats-io/jetstream, so matched by name; thrown on no responders.
+    if (err.name === "JetStreamNotEnabled") {
+      return new QueueUnavailableError("no_responders", "no JetStream stream answered (no responders)", { cause: err });
+    }
+    if (err instanceof errors.TimeoutError) {
+      return new QueueUnavailableError("timeout", "no PubAck before the deadline", { cause: err });
+    }
+    if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) {
+      return new QueueUnavailableError("closed", `connection closed: ${err.message}`, { cause: err });
+    }
+    if (err instanceof errors.RequestError) {
+      return new QueueUnavailableError("request_failed", `publish request failed: ${err.message}`, { cause: err });
+    }
+  }
+  return new QueuePublishError(`publish failed: ${String(err)}`, undefined, { cause: err });
+}
+
+function isQueueConnection(v: QueueConnection | NatsConnection): v is QueueConnection {
+  return "js" in v && "isConnected" in v;
+}
+
+/**
+ * Creates a publisher over a {@link QueueConnection} (preferred: shares its connected flag) or
+ * a bare NatsConnection (then it watches the connection status itself).
+ */
+export function createPublisher(conn: QueueConnection | NatsConnection, options: PublisherOptions = {}): Publisher {
+  const timeoutMs = options.timeoutMs ?? 1_500;
+  const maxInFlight = options.maxInFlight ?? 256;
+  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
+  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+    throw new RangeError(`maxInFlight must be a positive integer, got ${maxInFlight}`);
+  }
+  let js: JetStreamClient;
+  let state: ConnectionState;
+  if (isQueueConnection(conn)) {
+    js = conn.js;
+    state = conn;
+  } else {
+    js = jetstream(conn);
+    state = watchConnection(conn);
+  }
+  const slots = createSemaphore(maxInFlight);
+
+  function unavailable(): QueueUnavailableError {
+    return new QueueUnavailableError("disconnected", "not connected to NATS");
+  }
+
+  async function send(subject: string, data: Uint8Array, msgId: string, timeout: number): Promise<PubAck> {
+    try {
+      return await js.publish(subject, data, { msgID: msgId, timeout });
+    } catch (err) {
+      throw classifyPublishError(err);
+    } finally {
+      slots.release();
+    }
+  }
+
+  return {
+    async publish(subject, data, msgId) {
+      // While disconnected nats.js would buffer the request until it times out; fail at once
+      // so the caller can answer the provider with a retryable status.
+      if (!state.isConnected()) throw unavailable();
+      if (slots.tryAcquire()) return send(subject, data, msgId, timeoutMs);
+      const start = performance.now();
+      if (!(await slots.acquire(timeoutMs))) {
+        throw new QueueUnavailableError("timeout", `no publish slot within ${timeoutMs} ms (${maxInFlight} in flight)`);
+      }
+      if (!state.isConnected()) {
+        slots.release();
+        throw unavailable();
+      }
+      const left = Math.max(1, Math.round(timeoutMs - (performance.now() - start)));
+      return send(subject, data, msgId, left);
+    },
+    get inFlight() {
+      return slots.inUse;
+    },
+    get waiting() {
+      return slots.waiting;
+    },
+  };
+}
