@@ -1,0 +1,83 @@
+// Helpers for *.int.test.ts: unique stream/subject/consumer names on the shared server, and a
+// throwaway nats-server for tests that must kill or freeze the server.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, connect as tcpConnect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import type { JetStreamManager } from "@nats-io/jetstream";
+import { defaultQueueConfig, type QueueConfig } from "../config.js";
+
+/** The shared test server (NATS_URL or the local default). */
+export const natsUrl = process.env.NATS_URL ?? "127.0.0.1:4222";
+
+/** A config with names unique to this test run: `fg_test_<random>`. */
+export function uniqueQueueConfig(overrides: Partial<QueueConfig> = {}): QueueConfig {
+  const id = `fg_test_${randomBytes(5).toString("hex")}`;
+  return { ...defaultQueueConfig, stream: id, subjectPrefix: id, consumer: `${id}_c`, maxBytes: 64 * 1024 ** 2, ...overrides };
+}
+
+/** Deletes a test stream (and with it its consumers); ignores a missing one. */
+export async function deleteStream(jsm: JetStreamManager, stream: string): Promise<void> {
+  await jsm.streams.delete(stream).catch(() => false);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = tcpConnect(port, "127.0.0.1");
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nats-server did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+/** A private JetStream-enabled nats-server on a random port. */
+export interface TestNatsServer {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  /** SIGKILL and remove the store dir. */
+  stop(): Promise<void>;
+}
+
+export async function startNatsServer(): Promise<TestNatsServer> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), "fg-nats-"));
+  const bin = process.env.NATS_SERVER_BIN ?? "nats-server";
+  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitForPort(port, 10_000);
+  return {
+    url: `127.0.0.1:${port}`,
+    port,
+    process: child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGCONT");
+        child.kill("SIGKILL");
+        await exited;
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
