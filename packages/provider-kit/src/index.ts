@@ -1,1 +1,27 @@
 export * from "./event.js";
+export * from "./errors.js";
+export * from "./verification.js";
+export { readHeader, readFirstHeader } from "./headers.js";
+export { parseTimestampSeconds, checkTimestamp } from "./timestamp.js";
+export { envList, type ProviderEnv } from "./config.js";
+export * from "./extract.js";
+export { defineProvider, isValidProviderId, type ProviderDefinition } from "./define-provider.js";
+export { createProviderRuntime, type ProviderRuntime, type HandleResult } from "./runtime.js";
+export { createProviderRegistry, type ProviderRegistry } from "./registry.js";
+export { useScheme, type SignatureScheme, type SignatureVerifier, type SchemeRef } from "./schemes/scheme.js";
+export {
+  ed25519,
+  timestampPipeBody,
+  checkEd25519PublicKey,
+  importEd25519PublicKey,
+  type Ed25519Params,
+  type Ed25519PayloadBuilder,
+} from "./schemes/ed25519.js";
+export {
+  standardWebhooks,
+  checkStandardWebhooksSecret,
+  decodeStandardWebhooksSecret,
+  STANDARD_WEBHOOKS_TOLERANCE_SECONDS,
+  type StandardWebhooksParams,
+} from "./schemes/standard-webhooks.js";
+export { encodeEvents, decodeEvents, CODEC_VERSION, WIRE_STATUSES } from "./codec.js";
