@@ -55,7 +55,12 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 export interface TestNatsServer {
   url: string;
   port: number;
-  process: ChildProcess;
+  /** The current server process (replaced by restart). */
+  readonly process: ChildProcess;
+  /** SIGKILL, keeping the store dir. */
+  kill(): Promise<void>;
+  /** SIGKILL and start again on the same port and store dir. */
+  restart(): Promise<void>;
   /** SIGKILL and remove the store dir. */
   stop(): Promise<void>;
 }
@@ -64,19 +69,34 @@ export async function startNatsServer(): Promise<TestNatsServer> {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), "fg-nats-"));
   const bin = process.env.NATS_SERVER_BIN ?? "nats-server";
-  const child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  await waitForPort(port, 10_000);
+  let child: ChildProcess;
+  let exited: Promise<void>;
+  const spawnServer = async (): Promise<void> => {
+    child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+    exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    await waitForPort(port, 10_000);
+  };
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGCONT");
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  await spawnServer();
   return {
     url: `127.0.0.1:${port}`,
     port,
-    process: child,
+    get process() {
+      return child;
+    },
+    kill,
+    async restart() {
+      await kill();
+      await spawnServer();
+    },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGCONT");
-        child.kill("SIGKILL");
-        await exited;
-      }
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };
