@@ -1,0 +1,300 @@
+import type { NormalizedEvent } from "@floodgate/provider-kit";
+import { isDeliveryStatus } from "@floodgate/provider-kit";
+import type pg from "pg";
+import { inTransaction, type DbLike } from "./db.js";
+
+/** What {@link applyEvents} did with a batch; `applied + duplicates + parked + invalid` = events given. */
+export interface ApplyResult {
+  /** Events applied now (recorded in the ledger in this transaction). */
+  applied: number;
+  /** Events already applied (ledger), already parked, or repeated within the batch. */
+  duplicates: number;
+  /** Events parked because no recipient has their (provider, providerMessageId) yet. */
+  parked: number;
+  /** Of `applied`, events whose recipient row did not change at all (older news than it holds). */
+  unchanged: number;
+  /** Events skipped as malformed (unknown status, empty ids, non-finite occurredAt); never retried. */
+  invalid: number;
+}
+
+/**
+ * Events matched to a locked recipient, as column arrays for `unnest` (one allocation per column,
+ * not per event).
+ */
+interface MatchedColumns {
+  provider: string[];
+  eventId: string[];
+  recipientId: string[];
+  status: string[];
+  occurredMs: number[];
+  errorCode: (string | null)[];
+  errorMessage: (string | null)[];
+  address: string[];
+}
+
+function emptyColumns(): MatchedColumns {
+  return { provider: [], eventId: [], recipientId: [], status: [], occurredMs: [], errorCode: [], errorMessage: [], address: [] };
+}
+
+const KEY_SEPARATOR = "\u0000";
+
+/** @internal Locks the recipients of these (provider, message id) keys in id order; returns key → id. */
+export async function lockRecipients(
+  client: pg.PoolClient,
+  providers: string[],
+  messageIds: string[],
+): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ id: string; provider: string; provider_message_id: string }>({
+    name: "floodgate_lock_recipients",
+    // ORDER BY id FOR UPDATE: every transaction takes recipient row locks in one global order.
+    text: `SELECT r.id, r.provider, r.provider_message_id
+             FROM recipients r
+             JOIN unnest($1::text[], $2::text[]) AS k(provider, message_id)
+               ON r.provider = k.provider AND r.provider_message_id = k.message_id
+            ORDER BY r.id
+              FOR UPDATE OF r`,
+    values: [providers, messageIds],
+  });
+  const byKey = new Map<string, string>();
+  for (const row of rows) byKey.set(row.provider + KEY_SEPARATOR + row.provider_message_id, row.id);
+  return byKey;
+}
+
+/**
+ * The one statement that applies matched events: records them in the ledger (sorted keys, so
+ * concurrent inserts of the same keys queue instead of deadlocking), keeps only the ones that were
+ * new, folds them per recipient and updates each recipient at most once. Every column it writes is a
+ * join over the events seen (max by precedence, min by time), so the result does not depend on the
+ * order or the grouping in which events arrive. Batch counters follow via the statement triggers.
+ */
+const APPLY_MATCHED_SQL = `
+WITH ev AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])
+    AS e(provider, event_id, recipient_id, status, occurred_ms, error_code, error_message, address)
+),
+ins AS (
+  INSERT INTO applied_events (provider, provider_event_id)
+  SELECT provider, event_id FROM ev ORDER BY provider COLLATE "C", event_id COLLATE "C"
+  ON CONFLICT DO NOTHING
+  RETURNING provider, provider_event_id
+),
+fresh AS (
+  SELECT ev.recipient_id,
+         ev.event_id COLLATE "C" AS event_id,
+         ev.status,
+         CASE WHEN ev.status IN ('opened', 'clicked') THEN 'delivered' ELSE ev.status END AS rstatus,
+         status_rank(ev.status) AS rank,
+         (timestamptz 'epoch' + ev.occurred_ms * interval '1 millisecond') AS at,
+         ev.error_code, ev.error_message,
+         NULLIF(ev.address, '') AS address
+    FROM ev JOIN ins ON ins.provider = ev.provider AND ins.provider_event_id = ev.event_id
+),
+win AS (
+  SELECT DISTINCT ON (recipient_id) recipient_id, rstatus, rank, at, event_id, error_code, error_message
+    FROM fresh
+   ORDER BY recipient_id, rank DESC, at, event_id
+),
+agg AS (
+  SELECT recipient_id,
+         min(at) FILTER (WHERE status = 'queued') AS queued_at,
+         min(at) FILTER (WHERE status = 'sent') AS sent_at,
+         min(at) FILTER (WHERE status IN ('delivered', 'opened', 'clicked')) AS delivered_at,
+         min(at) FILTER (WHERE status = 'delayed') AS delayed_at,
+         min(at) FILTER (WHERE status = 'failed') AS failed_at,
+         min(at) FILTER (WHERE status = 'bounced') AS bounced_at,
+         min(at) FILTER (WHERE status = 'complained') AS complained_at,
+         min(at) FILTER (WHERE status = 'unsubscribed') AS unsubscribed_at,
+         min(at) FILTER (WHERE status = 'unknown') AS unknown_at,
+         min(at) FILTER (WHERE status = 'opened') AS opened_at,
+         min(at) FILTER (WHERE status = 'clicked') AS clicked_at,
+         (array_agg(address ORDER BY at, event_id) FILTER (WHERE address IS NOT NULL))[1] AS address
+    FROM fresh
+   GROUP BY recipient_id
+),
+calc AS (
+  SELECT r.id, x.wins,
+         CASE WHEN x.wins THEN w.rstatus ELSE r.status END AS status,
+         CASE WHEN x.wins THEN w.at ELSE r.status_event_at END AS status_event_at,
+         CASE WHEN x.wins THEN w.event_id ELSE r.status_event_id END AS status_event_id,
+         CASE WHEN x.wins THEN w.error_code ELSE r.error_code END AS error_code,
+         CASE WHEN x.wins THEN w.error_message ELSE r.error_message END AS error_message,
+         LEAST(r.queued_at, a.queued_at) AS queued_at,
+         LEAST(r.sent_at, a.sent_at) AS sent_at,
+         LEAST(r.delivered_at, a.delivered_at) AS delivered_at,
+         LEAST(r.delayed_at, a.delayed_at) AS delayed_at,
+         LEAST(r.failed_at, a.failed_at) AS failed_at,
+         LEAST(r.bounced_at, a.bounced_at) AS bounced_at,
+         LEAST(r.complained_at, a.complained_at) AS complained_at,
+         LEAST(r.unsubscribed_at, a.unsubscribed_at) AS unsubscribed_at,
+         LEAST(r.unknown_at, a.unknown_at) AS unknown_at,
+         LEAST(r.opened_at, a.opened_at) AS opened_at,
+         LEAST(r.clicked_at, a.clicked_at) AS clicked_at,
+         COALESCE(r.address, a.address) AS address
+    FROM win w
+    JOIN agg a ON a.recipient_id = w.recipient_id
+    JOIN recipients r ON r.id = w.recipient_id
+   CROSS JOIN LATERAL (
+     SELECT w.rank > status_rank(r.status)
+         OR (w.rank = status_rank(r.status)
+             AND (r.status_event_at IS NULL
+                  OR w.at < r.status_event_at
+                  OR (w.at = r.status_event_at AND w.event_id < (r.status_event_id COLLATE "C")))) AS wins
+   ) x
+),
+upd AS (
+  UPDATE recipients r SET
+         status = c.status, status_event_at = c.status_event_at, status_event_id = c.status_event_id,
+         error_code = c.error_code, error_message = c.error_message,
+         queued_at = c.queued_at, sent_at = c.sent_at, delivered_at = c.delivered_at, delayed_at = c.delayed_at,
+         failed_at = c.failed_at, bounced_at = c.bounced_at, complained_at = c.complained_at,
+         unsubscribed_at = c.unsubscribed_at, unknown_at = c.unknown_at,
+         opened_at = c.opened_at, clicked_at = c.clicked_at, address = c.address,
+         updated_at = now()
+    FROM calc c
+   WHERE r.id = c.id
+     AND (r.status, r.status_event_at, r.status_event_id, r.error_code, r.error_message,
+          r.queued_at, r.sent_at, r.delivered_at, r.delayed_at, r.failed_at, r.bounced_at, r.complained_at,
+          r.unsubscribed_at, r.unknown_at, r.opened_at, r.clicked_at, r.address)
+         IS DISTINCT FROM
+         (c.status, c.status_event_at, c.status_event_id, c.error_code, c.error_message,
+          c.queued_at, c.sent_at, c.delivered_at, c.delayed_at, c.failed_at, c.bounced_at, c.complained_at,
+          c.unsubscribed_at, c.unknown_at, c.opened_at, c.clicked_at, c.address)
+  RETURNING r.id
+)
+SELECT (SELECT count(*) FROM fresh)::int AS applied,
+       (SELECT count(*) FROM fresh WHERE recipient_id NOT IN (SELECT id FROM upd))::int AS unchanged`;
+
+/** @internal Applies events already matched to recipients locked by this transaction. */
+export async function applyMatched(
+  client: pg.PoolClient,
+  cols: MatchedColumns,
+): Promise<{ applied: number; unchanged: number }> {
+  if (cols.eventId.length === 0) return { applied: 0, unchanged: 0 };
+  const { rows } = await client.query<{ applied: number; unchanged: number }>({
+    name: "floodgate_apply_matched",
+    text: APPLY_MATCHED_SQL,
+    values: [
+      cols.provider,
+      cols.eventId,
+      cols.recipientId,
+      cols.status,
+      cols.occurredMs,
+      cols.errorCode,
+      cols.errorMessage,
+      cols.address,
+    ],
+  });
+  const row = rows[0];
+  return { applied: row?.applied ?? 0, unchanged: row?.unchanged ?? 0 };
+}
+
+const PARK_SQL = `
+INSERT INTO parked_events
+       (provider, provider_event_id, provider_message_id, recipient, type, status, raw_status,
+        occurred_at, error_code, error_message)
+SELECT e.provider, e.event_id, e.message_id, e.recipient, e.type, e.status, e.raw_status,
+       timestamptz 'epoch' + e.occurred_ms * interval '1 millisecond', e.error_code, e.error_message
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+              $8::bigint[], $9::text[], $10::text[])
+       AS e(provider, event_id, message_id, recipient, type, status, raw_status, occurred_ms, error_code, error_message)
+ WHERE NOT EXISTS (SELECT 1 FROM applied_events a WHERE a.provider = e.provider AND a.provider_event_id = e.event_id)
+ ORDER BY e.provider COLLATE "C", e.event_id COLLATE "C"
+    ON CONFLICT DO NOTHING`;
+
+function isValid(e: NormalizedEvent): boolean {
+  return (
+    typeof e.provider === "string" &&
+    e.provider !== "" &&
+    typeof e.providerEventId === "string" &&
+    e.providerEventId !== "" &&
+    typeof e.providerMessageId === "string" &&
+    e.providerMessageId !== "" &&
+    typeof e.status === "string" &&
+    isDeliveryStatus(e.status) &&
+    Number.isFinite(e.occurredAt)
+  );
+}
+
+/**
+ * Applies a batch of normalized events in one transaction with a fixed number of set-based
+ * statements (lock recipients, park the unmatched, ledger + fold + update), whatever the batch size.
+ *
+ * - Idempotent: an event whose (provider, providerEventId) is in the ledger changes nothing.
+ * - Convergent: the resulting rows do not depend on the order or grouping of events.
+ * - Deadlock-free among concurrent callers: recipient rows, ledger keys and batch rows are each
+ *   locked in one global order, and always in that sequence.
+ * - Events for a recipient nobody inserted yet are parked (see {@link rematchParked}).
+ *
+ * Throws only on database faults (retry the whole batch); malformed events are counted as `invalid`.
+ */
+export async function applyEvents(db: DbLike, events: readonly NormalizedEvent[]): Promise<ApplyResult> {
+  const result: ApplyResult = { applied: 0, duplicates: 0, parked: 0, unchanged: 0, invalid: 0 };
+  const unique = new Map<string, NormalizedEvent>();
+  for (const e of events) {
+    if (!isValid(e)) {
+      result.invalid++;
+      continue;
+    }
+    const key = e.provider + KEY_SEPARATOR + e.providerEventId;
+    if (unique.has(key)) result.duplicates++;
+    else unique.set(key, e);
+  }
+  if (unique.size === 0) return result;
+
+  const keyProviders: string[] = [];
+  const keyMessageIds: string[] = [];
+  const seenKeys = new Set<string>();
+  for (const e of unique.values()) {
+    const key = e.provider + KEY_SEPARATOR + e.providerMessageId;
+    if (seenKeys.has(key)) continue;
+    seenKeys.add(key);
+    keyProviders.push(e.provider);
+    keyMessageIds.push(e.providerMessageId);
+  }
+
+  return inTransaction(db, async (client) => {
+    const recipientIds = await lockRecipients(client, keyProviders, keyMessageIds);
+    const matched = emptyColumns();
+    const unmatched: NormalizedEvent[] = [];
+    for (const e of unique.values()) {
+      const recipientId = recipientIds.get(e.provider + KEY_SEPARATOR + e.providerMessageId);
+      if (recipientId === undefined) {
+        unmatched.push(e);
+        continue;
+      }
+      matched.provider.push(e.provider);
+      matched.eventId.push(e.providerEventId);
+      matched.recipientId.push(recipientId);
+      matched.status.push(e.status);
+      matched.occurredMs.push(Math.floor(e.occurredAt));
+      matched.errorCode.push(e.errorCode ?? null);
+      matched.errorMessage.push(e.errorMessage ?? null);
+      matched.address.push(e.recipient ?? "");
+    }
+    if (unmatched.length > 0) {
+      const parked = await client.query({
+        name: "floodgate_park_events",
+        text: PARK_SQL,
+        values: [
+          unmatched.map((e) => e.provider),
+          unmatched.map((e) => e.providerEventId),
+          unmatched.map((e) => e.providerMessageId),
+          unmatched.map((e) => e.recipient ?? ""),
+          unmatched.map((e) => e.type ?? ""),
+          unmatched.map((e) => e.status),
+          unmatched.map((e) => e.rawStatus ?? ""),
+          unmatched.map((e) => Math.floor(e.occurredAt)),
+          unmatched.map((e) => e.errorCode ?? null),
+          unmatched.map((e) => e.errorMessage ?? null),
+        ],
+      });
+      result.parked = parked.rowCount ?? 0;
+      result.duplicates += unmatched.length - result.parked;
+    }
+    const { applied, unchanged } = await applyMatched(client, matched);
+    result.applied = applied;
+    result.unchanged = unchanged;
+    result.duplicates += matched.eventId.length - applied;
+    return result;
+  });
+}
