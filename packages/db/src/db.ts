@@ -24,9 +24,12 @@ export type DbLike = Db | pg.Pool;
 /** Creates the connection pool for the batch-apply statements. */
 export function createDb(options: CreateDbOptions): Db {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.max ?? 10 });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
-  pool.on("error", (err) => console.error("@floodgate/db: idle client error", err));
   let closed: Promise<void> | undefined;
+  // An idle client losing its connection must not crash the process; the pool replaces it. After
+  // close(), sockets still shutting down may report the server's goodbye: not worth a log line.
+  pool.on("error", (err) => {
+    if (!closed) console.error("@floodgate/db: idle client error", err);
+  });
   return {
     pool,
     close: () => (closed ??= pool.end()),

@@ -2,6 +2,7 @@
  * Test helpers for packages that need a real, migrated Floodgate database.
  */
 import { randomBytes } from "node:crypto";
+import type { NormalizedEvent } from "@floodgate/provider-kit";
 import pg from "pg";
 import { DEFAULT_DATABASE_URL } from "../db.js";
 import { migrate } from "../migrate.js";
@@ -40,5 +41,19 @@ export async function createTestDatabase(baseUrl: string = process.env.DATABASE_
         await client.end();
       }
     },
+  };
+}
+
+/** A valid {@link NormalizedEvent} for tests; override what matters. */
+export function makeEvent(overrides: Partial<NormalizedEvent> & Pick<NormalizedEvent, "providerEventId" | "providerMessageId" | "status">): NormalizedEvent {
+  return {
+    provider: "test",
+    recipient: "",
+    type: `test.${overrides.status}`,
+    rawStatus: overrides.status,
+    occurredAt: Date.UTC(2026, 0, 1),
+    errorCode: null,
+    errorMessage: null,
+    ...overrides,
   };
 }
