@@ -1,0 +1,30 @@
+import { enumVar, intVar, parseEnv, urlVar } from "@floodgate/service";
+
+/** The worker's configuration, read once from the environment. */
+export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(
+    {
+      NATS_URL: urlVar("nats://127.0.0.1:4222", ["nats:", "tls:"]),
+      DATABASE_URL: urlVar("postgresql://postgres@127.0.0.1:5432/floodgate", ["postgresql:", "postgres:"]),
+      /** Messages per batch: a batch is applied as soon as it has this many. */
+      WEBHOOK_BATCH_SIZE: intVar(100, 1, 10_000),
+      /** A batch that is not full is applied this long after its first message arrived. */
+      WEBHOOK_FLUSH_INTERVAL: intVar(1000, 1, 600_000),
+      /** Batches applied at once (each in its own transaction and connection). */
+      WEBHOOK_MAX_WORKERS: intVar(10, 1, 200),
+      /** Unacked messages this worker holds at most (pull buffer included). */
+      WORKER_MAX_UNACKED: intVar(1000, 2, 100_000),
+      /** Health and metrics endpoints. */
+      WORKER_PORT: intVar(6002, 0, 65535),
+      /** How often parked events are re-matched against newly inserted recipients. */
+      PARKED_REMATCH_INTERVAL_MS: intVar(1000, 50, 3_600_000),
+      /** Applied-event ledger rows older than this are pruned (must exceed the providers' retry horizon, ~28 h for Resend). */
+      LEDGER_RETENTION_HOURS: intVar(48, 29, 24 * 365),
+      SHUTDOWN_TIMEOUT_MS: intVar(25_000, 100, 600_000),
+      LOG_LEVEL: enumVar(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+    },
+    env,
+  );
+}
+
+export type WorkerEnv = ReturnType<typeof readWorkerEnv>;

@@ -1,0 +1,120 @@
+import { decodeEvents, type NormalizedEvent } from "@floodgate/provider-kit";
+import { describe, expect, it } from "vitest";
+import { createIngest, type EventPublisher, type IngestProvider, type IngestRequest } from "./ingest.js";
+import { OUTCOME_STATUS } from "./outcome.js";
+
+const event = (over: Partial<NormalizedEvent> = {}): NormalizedEvent => ({
+  provider: "fake",
+  providerEventId: "evt-1",
+  providerMessageId: "msg-1",
+  recipient: "+15555550100",
+  type: "message.finalized",
+  status: "delivered",
+  rawStatus: "delivered",
+  occurredAt: 1_700_000_000_000,
+  errorCode: null,
+  errorMessage: null,
+  ...over,
+});
+
+/** A provider whose verdict is chosen by the body text, so each outcome can be driven. */
+const fakeProvider: IngestProvider = {
+  id: "fake",
+  handle({ body }) {
+    const text = Buffer.from(body).toString();
+    if (text === "forged") return { ok: false, reason: "mismatch", detail: "no signature matched" };
+    if (text === "old") return { ok: false, reason: "timestamp_too_old", detail: "too old" };
+    if (text === "new") return { ok: false, reason: "timestamp_too_new", detail: "too new" };
+    if (text === "nohdr") return { ok: false, reason: "missing_header", detail: "missing" };
+    if (text === "bad") return { ok: false, reason: "malformed", detail: "not JSON" };
+    if (text === "weird") return { ok: false, reason: "unsupported_event", detail: "type x" };
+    if (text === "none") return { ok: true, id: "d-0", events: [] };
+    if (text === "two") return { ok: true, id: "d-2", events: [event({ providerEventId: "a" }), event({ providerEventId: "b", recipient: "+1" })] };
+    return { ok: true, id: "d-1", events: [event()] };
+  },
+};
+
+function setup(publisher: EventPublisher) {
+  const providers = new Map([["fake", fakeProvider]]);
+  return createIngest({ providers, publisher, subjectFor: (p, t) => `webhook.${p}.${t.replace(/\./g, "_")}`, maxBodyBytes: 64 });
+}
+
+const req = (body: string, over: Partial<IngestRequest> = {}): IngestRequest => ({
+  provider: "fake",
+  body: Buffer.from(body),
+  headers: { "content-type": "application/json" },
+  url: "/webhooks/fake",
+  method: "POST",
+  ...over,
+});
+
+describe("createIngest", () => {
+  const published: { subject: string; data: Uint8Array; msgId: string }[] = [];
+  const okPublisher: EventPublisher = {
+    async publish(subject, data, msgId) {
+      published.push({ subject, data, msgId });
+      return { duplicate: published.filter((p) => p.msgId === msgId).length > 1 };
+    },
+  };
+  const ingest = setup(okPublisher);
+
+  it("accepts a verified webhook only after publishing its encoded events under the delivery id", async () => {
+    published.length = 0;
+    const r = await ingest(req("two"));
+    expect(r).toMatchObject({ outcome: "accepted", status: 202, provider: "fake", type: "message.finalized", events: 2, messageId: "fake:d-2" });
+    expect(published).toHaveLength(1);
+    expect(published[0]!.subject).toBe("webhook.fake.message_finalized");
+    expect(decodeEvents(published[0]!.data).map((e) => e.providerEventId)).toEqual(["a", "b"]);
+  });
+
+  it("answers a JetStream duplicate with 200 duplicate", async () => {
+    published.length = 0;
+    await ingest(req("one"));
+    const r = await ingest(req("one"));
+    expect(r).toMatchObject({ outcome: "duplicate", status: 200 });
+  });
+
+  it.each([
+    ["forged", "invalid_signature", 401, "mismatch"],
+    ["nohdr", "invalid_signature", 401, "missing_header"],
+    ["old", "expired", 401, "timestamp_too_old"],
+    ["new", "expired", 401, "timestamp_too_new"],
+    ["bad", "malformed", 400, "malformed"],
+    ["weird", "unsupported_event", 422, "unsupported_event"],
+  ])("maps a %s webhook to %s (%i) without publishing", async (body, outcome, status, reason) => {
+    published.length = 0;
+    const r = await ingest(req(body));
+    expect(r).toMatchObject({ outcome, status, reason });
+    expect(published).toHaveLength(0);
+  });
+
+  it("acknowledges a verified webhook with no delivery events without publishing", async () => {
+    published.length = 0;
+    expect(await ingest(req("none"))).toMatchObject({ outcome: "ignored", status: 200, events: 0 });
+    expect(published).toHaveLength(0);
+  });
+
+  it("rejects unknown providers, other methods, big bodies and foreign content types", async () => {
+    expect(await ingest(req("one", { provider: "nope" }))).toMatchObject({ outcome: "unknown_provider", status: 404 });
+    expect(await ingest(req("one", { method: "GET" }))).toMatchObject({ outcome: "method_not_allowed", status: 405 });
+    expect(await ingest(req("x".repeat(65)))).toMatchObject({ outcome: "too_large", status: 413 });
+    expect(await ingest(req("one", { headers: { "content-type": "text/plain" } }))).toMatchObject({ outcome: "unsupported_media_type", status: 415 });
+    expect(await ingest(req("one", { headers: { "content-type": ["application/json", "text/plain"] } }))).toMatchObject({ outcome: "unsupported_media_type" });
+    expect(await ingest(req("one", { headers: { "content-type": "Application/JSON; charset=utf-8" } }))).toMatchObject({ outcome: "accepted" });
+  });
+
+  it("answers 503 when the queue is full or unavailable, never 2xx", async () => {
+    class QueueFullError extends Error {
+      override name = "QueueFullError";
+    }
+    const full = setup({ publish: () => Promise.reject(new QueueFullError("maximum bytes exceeded")) });
+    expect(await full(req("one"))).toMatchObject({ outcome: "queue_full", status: 503, reason: "QueueFullError" });
+    const down = setup({ publish: () => Promise.reject(new Error("no responders")) });
+    expect(await down(req("one"))).toMatchObject({ outcome: "queue_unavailable", status: 503 });
+  });
+
+  it("maps every outcome to exactly one HTTP status", () => {
+    for (const status of Object.values(OUTCOME_STATUS)) expect(status).toBeGreaterThanOrEqual(200);
+    expect(Object.keys(OUTCOME_STATUS)).toContain("queue_unavailable");
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Every way an incoming webhook can end, and the one place each maps to an HTTP status.
+ * Expected outcomes are values; only faults worth a retry by the provider map to 5xx.
+ */
+export const OUTCOME_STATUS = {
+  /** Verified, normalized and stored by JetStream. */
+  accepted: 202,
+  /** Verified; JetStream already held this delivery (a provider retry inside the dedup window). */
+  duplicate: 200,
+  /** Verified, but the provider's event carries no delivery status (e.g. Resend `contact.created`). */
+  ignored: 200,
+  /** Body or headers are not what the provider sends. */
+  malformed: 400,
+  /** Signature missing, wrong, or made with a key we do not hold. */
+  invalid_signature: 401,
+  /** Signature timestamp outside the provider's tolerance (a replay or a badly skewed clock). */
+  expired: 401,
+  /** No provider with that id is configured. */
+  unknown_provider: 404,
+  /** Only POST is accepted. */
+  method_not_allowed: 405,
+  /** Body larger than the configured limit. */
+  too_large: 413,
+  /** Content type the provider never sends. */
+  unsupported_media_type: 415,
+  /** Verified, well-formed, but an event type this provider plugin does not know. */
+  unsupported_event: 422,
+  /** JetStream refused the event because the stream is full: the provider must retry later. */
+  queue_full: 503,
+  /** JetStream unreachable or too slow to confirm within the deadline: the provider must retry. */
+  queue_unavailable: 503,
+} as const;
+
+export type IngestOutcome = keyof typeof OUTCOME_STATUS;
+
+/** The HTTP status an outcome is answered with. */
+export function httpStatusFor(outcome: IngestOutcome): number {
+  return OUTCOME_STATUS[outcome];
+}
+
+/** Outcomes after which the provider must retry: the event was not stored. */
+export function isRetryable(outcome: IngestOutcome): boolean {
+  return outcome === "queue_full" || outcome === "queue_unavailable";
+}
