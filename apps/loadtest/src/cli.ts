@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * floodgate-loadtest: demo and load tooling.
+ *
+ *   keys                         print fresh signing secrets (KEY=value lines for .env)
+ *   recipients [--batch ID] [--count N] [--provider telnyx|resend]
+ *                                insert a batch and N recipients the way the sending side does
+ *   send telnyx --message-id ID [--to +1555…] [--status delivered]
+ *   send resend --message-id ID [--to a@b] [--type email.delivered]
+ *                                post one correctly signed webhook to the gateway
+ *   show --batch ID              print the batch counters and its recipients
+ *
+ * Environment: DATABASE_URL, GATEWAY_URL (default http://127.0.0.1:3000), and the secrets from
+ * `keys` (TELNYX_PUBLIC_KEY, LOADTEST_TELNYX_PRIVATE_SEED, RESEND_WEBHOOK_SECRET).
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import pg from "pg";
+import { assertLoopback } from "./open-load.js";
+import { createWebhookSigner, generateSigningSecrets, resendBody, telnyxBody, RESEND_TYPES, TELNYX_STATUSES, type ResendType, type TelnyxStatus } from "./webhooks.js";
+
+const DATABASE_URL = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/floodgate";
+const GATEWAY_URL = process.env.GATEWAY_URL ?? "http://127.0.0.1:3000";
+
+function fail(message: string): never {
+  console.error(`floodgate-loadtest: ${message}`);
+  process.exit(2);
+}
+
+function requireSecret(name: "LOADTEST_TELNYX_PRIVATE_SEED" | "RESEND_WEBHOOK_SECRET"): string {
+  const value = process.env[name];
+  if (!value) fail(`${name} is not set (run \`floodgate-loadtest keys > .env\` and load it)`);
+  return value;
+}
+
+async function withDb<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function recipients(argv: string[]) {
+  const { values } = parseArgs({ args: argv, options: { batch: { type: "string" }, count: { type: "string", default: "5" }, provider: { type: "string", default: "telnyx" } } });
+  const batch = values.batch ?? `demo-${Date.now()}`;
+  const count = Number(values.count);
+  if (!Number.isInteger(count) || count < 1 || count > 1_000_000) fail("--count must be an integer from 1 to 1000000");
+  if (values.provider !== "telnyx" && values.provider !== "resend") fail("--provider must be telnyx or resend");
+  const ids = Array.from({ length: count }, () => randomUUID());
+  await withDb(async (db) => {
+    await db.query("INSERT INTO batches (id) VALUES ($1) ON CONFLICT DO NOTHING", [batch]);
+    await db.query(
+      "INSERT INTO recipients (id, batch_id, provider, provider_message_id) SELECT 'r-' || m, $1, $2, m FROM unnest($3::text[]) AS m",
+      [batch, values.provider, ids],
+    );
+  });
+  console.log(JSON.stringify({ batch, provider: values.provider, providerMessageIds: ids }, null, 2));
+}
+
+async function send(argv: string[]) {
+  const provider = argv[0];
+  const { values } = parseArgs({
+    args: argv.slice(1),
+    options: { "message-id": { type: "string" }, to: { type: "string" }, status: { type: "string", default: "delivered" }, type: { type: "string", default: "email.delivered" } },
+  });
+  const messageId = values["message-id"] ?? fail("--message-id is required");
+  const url = new URL(`/webhooks/${provider}`, assertLoopback(GATEWAY_URL));
+  const signer = createWebhookSigner({
+    LOADTEST_TELNYX_PRIVATE_SEED: provider === "telnyx" ? requireSecret("LOADTEST_TELNYX_PRIVATE_SEED") : Buffer.alloc(32).toString("base64"),
+    RESEND_WEBHOOK_SECRET: provider === "resend" ? requireSecret("RESEND_WEBHOOK_SECRET") : "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+  });
+  let body: string;
+  let headers: Record<string, string>;
+  if (provider === "telnyx") {
+    if (!TELNYX_STATUSES.includes(values.status as TelnyxStatus)) fail(`--status must be one of ${TELNYX_STATUSES.join(", ")}`);
+    body = telnyxBody({ messageId, to: [{ phone: values.to ?? "+15555550100", status: values.status as TelnyxStatus }] });
+    headers = signer.telnyx(body);
+  } else if (provider === "resend") {
+    if (!RESEND_TYPES.includes(values.type as ResendType)) fail(`--type must be one of ${RESEND_TYPES.join(", ")}`);
+    body = resendBody({ emailId: messageId, type: values.type as ResendType, to: values.to ?? "user@example.com" });
+    headers = signer.resend(body);
+  } else {
+    fail("send: provider must be telnyx or resend");
+  }
+  const res = await fetch(url, { method: "POST", headers, body });
+  console.log(`${res.status} ${await res.text()}`);
+  if (!res.ok) process.exitCode = 1;
+}
+
+async function show(argv: string[]) {
+  const { values } = parseArgs({ args: argv, options: { batch: { type: "string" } } });
+  const batch = values.batch ?? fail("--batch is required");
+  await withDb(async (db) => {
+    const b = await db.query("SELECT * FROM batches WHERE id = $1", [batch]);
+    if (b.rowCount === 0) fail(`no batch ${batch}`);
+    const counters = Object.fromEntries(Object.entries(b.rows[0] as Record<string, unknown>).filter(([k, v]) => k.endsWith("_count") && v !== 0));
+    console.log(`batch ${batch}:`, counters);
+    const r = await db.query("SELECT provider_message_id, address, status, error_code, updated_at FROM recipients WHERE batch_id = $1 ORDER BY id LIMIT 50", [batch]);
+    console.table(r.rows);
+  });
+}
+
+const [command, ...rest] = process.argv.slice(2);
+switch (command) {
+  case "keys": {
+    for (const [k, v] of Object.entries(generateSigningSecrets())) console.log(`${k}=${v}`);
+    break;
+  }
+  case "recipients":
+    await recipients(rest);
+    break;
+  case "send":
+    await send(rest);
+    break;
+  case "show":
+    await show(rest);
+    break;
+  default:
+    console.error("usage: floodgate-loadtest keys | recipients | send telnyx|resend | show   (see the header of src/cli.ts)");
+    process.exit(command ? 2 : 0);
+}
