@@ -89,49 +89,47 @@ fresh AS (
          NULLIF(ev.address, '') AS address
     FROM ev JOIN ins ON ins.provider = ev.provider AND ins.provider_event_id = ev.event_id
 ),
+-- One sort, one pass: window aggregates over each recipient's events ride along on its winning row
+-- (joining two per-recipient CTEs instead makes the planner, blind to CTE sizes, loop quadratically).
 win AS (
-  SELECT DISTINCT ON (recipient_id) recipient_id, rstatus, rank, at, event_id, error_code, error_message
+  SELECT DISTINCT ON (recipient_id) recipient_id, rstatus, rank, at, event_id, error_code, error_message,
+         min(at) FILTER (WHERE status = 'queued') OVER p AS queued_at,
+         min(at) FILTER (WHERE status = 'sent') OVER p AS sent_at,
+         min(at) FILTER (WHERE status IN ('delivered', 'opened', 'clicked')) OVER p AS delivered_at,
+         min(at) FILTER (WHERE status = 'delayed') OVER p AS delayed_at,
+         min(at) FILTER (WHERE status = 'failed') OVER p AS failed_at,
+         min(at) FILTER (WHERE status = 'bounced') OVER p AS bounced_at,
+         min(at) FILTER (WHERE status = 'complained') OVER p AS complained_at,
+         min(at) FILTER (WHERE status = 'unsubscribed') OVER p AS unsubscribed_at,
+         min(at) FILTER (WHERE status = 'unknown') OVER p AS unknown_at,
+         min(at) FILTER (WHERE status = 'opened') OVER p AS opened_at,
+         min(at) FILTER (WHERE status = 'clicked') OVER p AS clicked_at,
+         min(address) OVER p AS address,
+         count(*) OVER p AS n
     FROM fresh
+  WINDOW p AS (PARTITION BY recipient_id)
    ORDER BY recipient_id, rank DESC, at, event_id
 ),
-agg AS (
-  SELECT recipient_id,
-         min(at) FILTER (WHERE status = 'queued') AS queued_at,
-         min(at) FILTER (WHERE status = 'sent') AS sent_at,
-         min(at) FILTER (WHERE status IN ('delivered', 'opened', 'clicked')) AS delivered_at,
-         min(at) FILTER (WHERE status = 'delayed') AS delayed_at,
-         min(at) FILTER (WHERE status = 'failed') AS failed_at,
-         min(at) FILTER (WHERE status = 'bounced') AS bounced_at,
-         min(at) FILTER (WHERE status = 'complained') AS complained_at,
-         min(at) FILTER (WHERE status = 'unsubscribed') AS unsubscribed_at,
-         min(at) FILTER (WHERE status = 'unknown') AS unknown_at,
-         min(at) FILTER (WHERE status = 'opened') AS opened_at,
-         min(at) FILTER (WHERE status = 'clicked') AS clicked_at,
-         (array_agg(address ORDER BY at, event_id) FILTER (WHERE address IS NOT NULL))[1] AS address
-    FROM fresh
-   GROUP BY recipient_id
-),
 calc AS (
-  SELECT r.id, x.wins,
+  SELECT r.id, w.n,
          CASE WHEN x.wins THEN w.rstatus ELSE r.status END AS status,
          CASE WHEN x.wins THEN w.at ELSE r.status_event_at END AS status_event_at,
          CASE WHEN x.wins THEN w.event_id ELSE r.status_event_id END AS status_event_id,
          CASE WHEN x.wins THEN w.error_code ELSE r.error_code END AS error_code,
          CASE WHEN x.wins THEN w.error_message ELSE r.error_message END AS error_message,
-         LEAST(r.queued_at, a.queued_at) AS queued_at,
-         LEAST(r.sent_at, a.sent_at) AS sent_at,
-         LEAST(r.delivered_at, a.delivered_at) AS delivered_at,
-         LEAST(r.delayed_at, a.delayed_at) AS delayed_at,
-         LEAST(r.failed_at, a.failed_at) AS failed_at,
-         LEAST(r.bounced_at, a.bounced_at) AS bounced_at,
-         LEAST(r.complained_at, a.complained_at) AS complained_at,
-         LEAST(r.unsubscribed_at, a.unsubscribed_at) AS unsubscribed_at,
-         LEAST(r.unknown_at, a.unknown_at) AS unknown_at,
-         LEAST(r.opened_at, a.opened_at) AS opened_at,
-         LEAST(r.clicked_at, a.clicked_at) AS clicked_at,
-         COALESCE(r.address, a.address) AS address
+         LEAST(r.queued_at, w.queued_at) AS queued_at,
+         LEAST(r.sent_at, w.sent_at) AS sent_at,
+         LEAST(r.delivered_at, w.delivered_at) AS delivered_at,
+         LEAST(r.delayed_at, w.delayed_at) AS delayed_at,
+         LEAST(r.failed_at, w.failed_at) AS failed_at,
+         LEAST(r.bounced_at, w.bounced_at) AS bounced_at,
+         LEAST(r.complained_at, w.complained_at) AS complained_at,
+         LEAST(r.unsubscribed_at, w.unsubscribed_at) AS unsubscribed_at,
+         LEAST(r.unknown_at, w.unknown_at) AS unknown_at,
+         LEAST(r.opened_at, w.opened_at) AS opened_at,
+         LEAST(r.clicked_at, w.clicked_at) AS clicked_at,
+         COALESCE(r.address, w.address) AS address
     FROM win w
-    JOIN agg a ON a.recipient_id = w.recipient_id
     JOIN recipients r ON r.id = w.recipient_id
    CROSS JOIN LATERAL (
      SELECT w.rank > status_rank(r.status)
@@ -159,10 +157,10 @@ upd AS (
          (c.status, c.status_event_at, c.status_event_id, c.error_code, c.error_message,
           c.queued_at, c.sent_at, c.delivered_at, c.delayed_at, c.failed_at, c.bounced_at, c.complained_at,
           c.unsubscribed_at, c.unknown_at, c.opened_at, c.clicked_at, c.address)
-  RETURNING r.id
+  RETURNING c.n
 )
 SELECT (SELECT count(*) FROM fresh)::int AS applied,
-       (SELECT count(*) FROM fresh WHERE recipient_id NOT IN (SELECT id FROM upd))::int AS unchanged`;
+       ((SELECT count(*) FROM fresh) - (SELECT coalesce(sum(n), 0) FROM upd))::int AS unchanged`;
 
 /** @internal Applies events already matched to recipients locked by this transaction. */
 export async function applyMatched(
