@@ -1,22 +1,8 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { portOpen, startTestNatsServer } from "./nats-server.js";
 import { startTestPgCluster } from "./pg-cluster.js";
 
 describe("test harness", () => {
-  it("starts, kills and restarts a nats-server of its own", async () => {
-    const nats = await startTestNatsServer();
-    try {
-      expect(await portOpen(nats.port)).toBe(true);
-      await nats.kill9();
-      expect(await portOpen(nats.port)).toBe(false);
-      await nats.start();
-      expect(await portOpen(nats.port)).toBe(true);
-    } finally {
-      await nats.dispose();
-    }
-  });
-
   it("starts, stops and restarts a PostgreSQL cluster of its own", async () => {
     const cluster = await startTestPgCluster();
     try {

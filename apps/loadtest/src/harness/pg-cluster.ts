@@ -3,8 +3,7 @@ import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "./processes.js";
-import { portOpen } from "./nats-server.js";
+import { freePort, portOpen } from "./processes.js";
 
 const run = promisify(execFile);
 

@@ -1,0 +1,30 @@
+import { enumVar, intVar, parseEnv, stringVar, urlVar } from "@floodgate/service";
+
+/**
+ * The gateway's configuration, read once from the environment. Provider secrets
+ * (TELNYX_PUBLIC_KEY, RESEND_WEBHOOK_SECRET, …) are read by each provider's own config schema;
+ * queue names (WEBHOOK_STREAM, WEBHOOK_SUBJECT_PREFIX) by the queue package.
+ */
+export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env) {
+  return parseEnv(
+    {
+      PORT: intVar(3000, 0, 65535),
+      HOST: stringVar("0.0.0.0", /^[0-9a-fA-F.:]+$|^localhost$/, "an IP address to listen on"),
+      METRICS_PORT: intVar(6001, 0, 65535),
+      NATS_URL: urlVar("nats://127.0.0.1:4222", ["nats:", "tls:"]),
+      /** Largest webhook body accepted; 1 MiB covers every provider's largest payload. */
+      WEBHOOK_MAX_BODY_BYTES: intVar(1024 * 1024, 1024, 64 * 1024 * 1024),
+      /** Deadline for JetStream to confirm a webhook; well inside Telnyx's 2 s timeout. */
+      PUBLISH_TIMEOUT_MS: intVar(1500, 50, 60_000),
+      /** Publishes awaiting a JetStream ack at once (process-wide). */
+      PUBLISH_MAX_IN_FLIGHT: intVar(256, 1, 100_000),
+      /** `node` (bare node:http, the fast path) or `express` (the express adapter). */
+      GATEWAY_HTTP: enumVar(["node", "express"] as const, "node"),
+      SHUTDOWN_TIMEOUT_MS: intVar(10_000, 100, 600_000),
+      LOG_LEVEL: enumVar(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
+    },
+    env,
+  );
+}
+
+export type GatewayEnv = ReturnType<typeof readGatewayEnv>;

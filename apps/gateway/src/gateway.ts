@@ -1,0 +1,142 @@
+import { createServer, type Server } from "node:http";
+import express from "express";
+import { createIngest, createNodeWebhookHandler, type IngestResult } from "@floodgate/ingest";
+import { createWebhookRouter } from "@floodgate/ingest/express";
+import { createProviderRegistry, createProviderRuntime, ProviderConfigError, type ProviderDefinition, type ProviderRuntime } from "@floodgate/provider-kit";
+import { QueueFullError, connectQueue, createPublisher, ensureStream, subjectFor, type QueueConfig, type QueueConnection } from "@floodgate/queue";
+import { closeServer, handleOps, startOpsServer, type Logger } from "@floodgate/service";
+import type { GatewayEnv } from "./env.js";
+import { createGatewayMetrics } from "./metrics.js";
+
+export interface GatewayOptions {
+  env: GatewayEnv;
+  queue: QueueConfig;
+  providers: readonly ProviderDefinition<unknown>[];
+  /** Where provider secrets are read from (normally process.env). */
+  secrets: NodeJS.ProcessEnv;
+  log: Logger;
+}
+
+export interface Gateway {
+  /** The webhook server (also answers /healthz and /readyz). */
+  readonly server: Server;
+  /** The Prometheus endpoint's server (METRICS_PORT). */
+  readonly metricsServer: Server;
+  readonly queue: QueueConnection;
+  readonly providerIds: readonly string[];
+  /** Stops accepting requests, lets in-flight ones finish, then closes the NATS connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the provider runtimes: a provider whose secrets are absent is left out (its webhooks
+ * get 404) with a warning; one whose secrets are present but wrong stops the boot.
+ */
+export function buildProviders(definitions: readonly ProviderDefinition<unknown>[], secrets: NodeJS.ProcessEnv, log: Logger): ProviderRuntime[] {
+  const runtimes: ProviderRuntime[] = [];
+  for (const definition of definitions) {
+    try {
+      runtimes.push(createProviderRuntime(definition, secrets));
+    } catch (err) {
+      const absent = err instanceof ProviderConfigError && err.variables.length > 0 && err.variables.every((v) => !secrets[v]?.trim());
+      if (!absent) throw err;
+      log.warn({ provider: definition.id, missing: (err as ProviderConfigError).variables }, "provider disabled: its secrets are not set");
+    }
+  }
+  if (runtimes.length === 0) throw new Error("no provider is configured: set TELNYX_PUBLIC_KEY and/or RESEND_WEBHOOK_SECRET");
+  return runtimes;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+/** Starts the gateway: connects to NATS, makes sure the stream exists, and listens. */
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const { env, queue: queueConfig, log } = options;
+  const registry = createProviderRegistry(buildProviders(options.providers, options.secrets, log));
+  const metrics = createGatewayMetrics();
+
+  const queue = await connectQueue({ servers: env.NATS_URL.split(","), name: "floodgate-gateway", log: log.child({ component: "nats" }) });
+  await ensureStream(queue.jsm, queueConfig);
+  const publisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: env.PUBLISH_MAX_IN_FLIGHT });
+
+  const ingest = createIngest({
+    providers: registry,
+    publisher,
+    subjectFor: (provider, type) => subjectFor(queueConfig.subjectPrefix, provider, type),
+    maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES,
+    classifyPublishError: (err) => (err instanceof QueueFullError ? "queue_full" : "queue_unavailable"),
+  });
+
+  const onResult = (result: IngestResult, seconds: number) => {
+    metrics.observe(result, seconds);
+    if (result.status >= 500) log.warn({ provider: result.provider, outcome: result.outcome, reason: result.reason, detail: result.detail, msgId: result.messageId }, "webhook not queued");
+    else if (result.status >= 400) log.info({ provider: result.provider, outcome: result.outcome, reason: result.reason, detail: result.detail }, "webhook rejected");
+    else log.debug({ provider: result.provider, outcome: result.outcome, type: result.type, events: result.events, msgId: result.messageId }, "webhook queued");
+  };
+
+  const ops = {
+    registry: metrics.registry,
+    checks: {
+      nats: () => ({ ok: queue.isConnected(), detail: queue.isConnected() ? undefined : "not connected to NATS" }),
+      stream: async () => {
+        await queue.jsm.streams.info(queueConfig.stream);
+        return { ok: true };
+      },
+    },
+  };
+  const opsNoMetrics = { checks: ops.checks };
+
+  let server: Server;
+  if (env.GATEWAY_HTTP === "express") {
+    const app = express();
+    app.disable("x-powered-by");
+    app.get(["/healthz", "/readyz"], (req, res) => void handleOps(req, res, opsNoMetrics));
+    app.use("/webhooks", createWebhookRouter(ingest, { maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES, onResult }));
+    server = createServer(app);
+  } else {
+    const webhooks = createNodeWebhookHandler(ingest, { maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES, onResult });
+    server = createServer((req, res) => {
+      if (webhooks(req, res) || handleOps(req, res, opsNoMetrics)) return;
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end('{"outcome":"not_found"}');
+    });
+  }
+  // Providers hold connections open; keep them alive longer than typical load balancers do.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+
+  const connectedTimer = setInterval(() => metrics.natsConnected.set(queue.isConnected() ? 1 : 0), 1000);
+  connectedTimer.unref();
+  metrics.natsConnected.set(1);
+
+  await listen(server, env.PORT, env.HOST);
+  const metricsServer = await startOpsServer(env.METRICS_PORT, env.HOST, ops);
+  log.info({ port: addressPort(server), metricsPort: addressPort(metricsServer), providers: registry.ids, http: env.GATEWAY_HTTP, stream: queueConfig.stream }, "gateway listening");
+
+  return {
+    server,
+    metricsServer,
+    queue,
+    providerIds: registry.ids,
+    async close() {
+      clearInterval(connectedTimer);
+      await closeServer(server);
+      await closeServer(metricsServer);
+      await queue.drain();
+    },
+  };
+}
+
+function addressPort(server: Server): number {
+  const address = server.address();
+  return typeof address === "object" && address ? address.port : 0;
+}

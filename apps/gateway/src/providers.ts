@@ -1,0 +1,9 @@
+import type { ProviderDefinition } from "@floodgate/provider-kit";
+import { resend } from "@floodgate/provider-resend";
+import { telnyx } from "@floodgate/provider-telnyx";
+
+/**
+ * The providers this gateway serves. Adding a provider is one package plus one entry here;
+ * nothing registers itself by import.
+ */
+export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend];

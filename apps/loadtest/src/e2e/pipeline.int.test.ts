@@ -1,0 +1,175 @@
+/**
+ * The pipeline end to end, as real processes: gateway → JetStream → worker → PostgreSQL.
+ * Each test file gets its own database, stream and consumer; the invariant is checked after
+ * every test.
+ */
+import { randomUUID } from "node:crypto";
+import { encodeEvents } from "@floodgate/provider-kit";
+import { connectQueue, subjectFor } from "@floodgate/queue";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { scrapeSum, startSystem, type System } from "../harness/system.js";
+import { waitFor } from "../harness/processes.js";
+import { resendBody, telnyxBody, type ResendType } from "../webhooks.js";
+
+let sys: System;
+
+beforeAll(async () => {
+  sys = await startSystem();
+}, 120_000);
+afterAll(async () => {
+  await sys?.stop();
+});
+afterEach(async () => {
+  await sys.assertInvariant();
+});
+
+async function insertRecipients(batch: string, provider: string, messageIds: string[]): Promise<void> {
+  await sys.pool.query("INSERT INTO batches (id) VALUES ($1) ON CONFLICT DO NOTHING", [batch]);
+  for (const id of messageIds) {
+    await sys.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) VALUES ($1, $2, $3, $4)", [`r-${id}`, batch, provider, id]);
+  }
+}
+
+async function postTelnyx(body: string): Promise<Response> {
+  return fetch(`${sys.gatewayUrl}/webhooks/telnyx`, { method: "POST", headers: sys.signer.telnyx(body), body });
+}
+
+async function postResend(body: string, id?: string): Promise<Response> {
+  return fetch(`${sys.gatewayUrl}/webhooks/resend`, { method: "POST", headers: sys.signer.resend(body, id), body });
+}
+
+async function row(messageId: string) {
+  const { rows } = await sys.pool.query("SELECT * FROM recipients WHERE provider_message_id = $1", [messageId]);
+  return rows[0] as Record<string, unknown> | undefined;
+}
+
+async function batchRow(batch: string) {
+  const { rows } = await sys.pool.query("SELECT * FROM batches WHERE id = $1", [batch]);
+  return rows[0] as Record<string, number>;
+}
+
+async function ledgerCount(): Promise<number> {
+  const { rows } = await sys.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM applied_events");
+  return rows[0]!.n;
+}
+
+describe("gateway → JetStream → worker → PostgreSQL", () => {
+  it("a signed Telnyx webhook changes the recipient's row and the batch counters", async () => {
+    const batch = `b-${randomUUID()}`;
+    const messageId = randomUUID();
+    await insertRecipients(batch, "telnyx", [messageId]);
+    expect(await batchRow(batch)).toMatchObject({ total_count: 1, queued_count: 1, delivered_count: 0 });
+
+    const res = await postTelnyx(telnyxBody({ messageId, to: [{ phone: "+15555550100", status: "delivered" }] }));
+    expect(res.status).toBe(202);
+    await waitFor("row delivered", async () => (await row(messageId))?.status === "delivered", 15_000);
+    expect(await row(messageId)).toMatchObject({ status: "delivered", address: "+15555550100" });
+    expect(await batchRow(batch)).toMatchObject({ total_count: 1, queued_count: 0, delivered_count: 1 });
+  });
+
+  it("a signed Resend webhook changes the recipient's row, and a forged one is refused", async () => {
+    const batch = `b-${randomUUID()}`;
+    const emailId = randomUUID();
+    await insertRecipients(batch, "resend", [emailId]);
+    const body = resendBody({ emailId, type: "email.bounced", to: "nobody@example.com" });
+    const forged = await fetch(`${sys.gatewayUrl}/webhooks/resend`, {
+      method: "POST",
+      headers: { ...sys.signer.resend(body), "svix-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" },
+      body,
+    });
+    expect(forged.status).toBe(401);
+    expect((await postResend(body)).status).toBe(202);
+    await waitFor("row bounced", async () => (await row(emailId))?.status === "bounced", 15_000);
+    expect(await row(emailId)).toMatchObject({ status: "bounced", error_message: "550 5.1.1 user unknown" });
+    expect(await batchRow(batch)).toMatchObject({ bounced_count: 1, queued_count: 0 });
+  });
+
+  it("the same event delivered five times through the gateway and redelivered by the queue counts once", async () => {
+    const batch = `b-${randomUUID()}`;
+    const messageId = randomUUID();
+    await insertRecipients(batch, "telnyx", [messageId]);
+    const eventId = randomUUID();
+    const body = telnyxBody({ eventId, messageId, to: [{ phone: "+15555550101", status: "delivered" }] });
+    const before = await ledgerCount();
+
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await postTelnyx(body)).status);
+    expect(statuses).toEqual([202, 200, 200, 200, 200]); // then JetStream's dedup window says "duplicate"
+
+    // Redeliveries that JetStream cannot dedupe (other message ids): the ledger must.
+    const conn = await connectQueue({ servers: sys.natsUrl, name: "test-redeliver" });
+    try {
+      const event = {
+        provider: "telnyx",
+        providerEventId: `${eventId}:+15555550101`,
+        providerMessageId: messageId,
+        recipient: "+15555550101",
+        type: "message.finalized",
+        status: "delivered" as const,
+        rawStatus: "delivered",
+        occurredAt: Date.now(),
+        errorCode: null,
+        errorMessage: null,
+      };
+      for (let i = 0; i < 4; i++) {
+        await conn.js.publish(subjectFor(sys.queue.subjectPrefix, "telnyx", "message.finalized"), encodeEvents([event]), { msgID: `redeliver-${i}-${eventId}` });
+      }
+    } finally {
+      await conn.close();
+    }
+    await waitFor("row delivered", async () => (await row(messageId))?.status === "delivered", 15_000);
+    await waitFor("stream drained", async () => {
+      return (await ledgerCount()) === before + 1 && (await scrapeSum(sys.workerMetricsUrl(0), "webhook_processed_total", 'outcome="duplicate"')) >= 4;
+    }, 15_000);
+    expect(await ledgerCount()).toBe(before + 1);
+    expect(await batchRow(batch)).toMatchObject({ total_count: 1, delivered_count: 1, queued_count: 0 });
+  });
+
+  it("every arrival order of a recipient's events ends in the same row", async () => {
+    const types: ResendType[] = ["email.sent", "email.delivery_delayed", "email.delivered", "email.opened"];
+    const permutations = (xs: ResendType[]): ResendType[][] =>
+      xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+    const orders = permutations(types); // 24
+    const batch = `b-${randomUUID()}`;
+    const emailIds = orders.map(() => randomUUID());
+    await insertRecipients(batch, "resend", emailIds);
+    const base = Date.parse("2026-01-01T00:00:00Z");
+    // Each type has a fixed occurrence time, so the rows can be compared field by field.
+    const at = (t: ResendType) => new Date(base + types.indexOf(t) * 1000);
+    await Promise.all(
+      orders.map(async (order, i) => {
+        for (const t of order) {
+          const res = await postResend(resendBody({ emailId: emailIds[i]!, type: t, to: `u${i}@example.com`, occurredAt: at(t) }));
+          expect(res.status).toBe(202);
+        }
+      }),
+    );
+    await waitFor("all opened", async () => {
+      const { rows } = await sys.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM recipients WHERE batch_id = $1 AND opened_at IS NOT NULL", [batch]);
+      return rows[0]!.n === orders.length;
+    }, 20_000);
+    const { rows } = await sys.pool.query(
+      "SELECT status, sent_at, delayed_at, delivered_at, opened_at, error_code, error_message FROM recipients WHERE batch_id = $1",
+      [batch],
+    );
+    const distinct = new Set(rows.map((r) => JSON.stringify(r)));
+    expect(distinct.size).toBe(1);
+    expect(rows[0]).toMatchObject({ status: "delivered" });
+    expect(await batchRow(batch)).toMatchObject({ total_count: 24, delivered_count: 24, opened_count: 24, queued_count: 0, sent_count: 0, delayed_count: 0 });
+  });
+
+  it("an event for an unknown message id is parked and applied once the recipient is inserted", async () => {
+    const batch = `b-${randomUUID()}`;
+    const messageId = randomUUID();
+    const res = await postTelnyx(telnyxBody({ messageId, to: [{ phone: "+15555550102", status: "delivered" }] }));
+    expect(res.status).toBe(202);
+    const parked = async () => (await sys.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM parked_events WHERE provider_message_id = $1", [messageId])).rows[0]!.n;
+    await waitFor("event parked", async () => (await parked()) === 1, 15_000);
+    await waitFor("parked gauge", async () => (await scrapeSum(sys.workerMetricsUrl(0), "webhook_parked_events")) >= 1, 10_000);
+
+    await insertRecipients(batch, "telnyx", [messageId]);
+    await waitFor("parked event applied", async () => (await row(messageId))?.status === "delivered", 15_000);
+    expect(await parked()).toBe(0);
+    expect(await batchRow(batch)).toMatchObject({ total_count: 1, delivered_count: 1, queued_count: 0 });
+  });
+});

@@ -1,0 +1,144 @@
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkInvariant } from "@floodgate/db";
+import { createTestDatabase, type TestDatabase } from "@floodgate/db/testing";
+import { connectQueue, type QueueConfig } from "@floodgate/queue";
+import { deleteStream, natsUrl as sharedNatsUrl, uniqueQueueConfig } from "@floodgate/queue/testing";
+import pg from "pg";
+import { createWebhookSigner, generateSigningSecrets, type SigningSecrets, type WebhookSigner } from "../webhooks.js";
+import { freePort, httpOk, startProcess, waitFor, type ManagedProcess } from "./processes.js";
+
+/** The repository root (this file is apps/loadtest/src/harness/system.ts, or its build). */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
+const GATEWAY_MAIN = resolve(REPO_ROOT, "apps/gateway/dist/main.js");
+const WORKER_MAIN = resolve(REPO_ROOT, "apps/worker/dist/main.js");
+
+export interface SystemOptions {
+  /** Workers to start (default 1). */
+  workers?: number;
+  /** NATS URL (default: the shared server); a fault test passes its own server's. */
+  natsUrl?: string;
+  /** A database to use instead of a fresh `fg_test_*` one on the shared server. */
+  database?: TestDatabase;
+  gatewayEnv?: Record<string, string>;
+  workerEnv?: Record<string, string>;
+}
+
+/** Gateway and workers running as real processes against a database and stream of their own. */
+export interface System {
+  readonly gatewayUrl: string;
+  readonly metricsUrl: string;
+  /** The NATS server the system uses. */
+  readonly natsUrl: string;
+  readonly queue: QueueConfig;
+  readonly database: TestDatabase;
+  /** A pool on the test database, for assertions. */
+  readonly pool: pg.Pool;
+  readonly secrets: SigningSecrets;
+  readonly signer: WebhookSigner;
+  readonly gateway: ManagedProcess;
+  readonly workers: ManagedProcess[];
+  /** Starts one more worker on the same consumer and waits until it is ready. */
+  startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
+  /** The `/metrics` URL of worker `i`. */
+  workerMetricsUrl(i: number): string;
+  /** Asserts the counter invariant for every batch; throws listing the violations. */
+  assertInvariant(): Promise<void>;
+  /** Stops every process and removes the database and the stream. */
+  stop(): Promise<void>;
+}
+
+/** Starts gateway and workers from their builds (run `pnpm build` first; turbo does it for tests). */
+export async function startSystem(options: SystemOptions = {}): Promise<System> {
+  const queue = uniqueQueueConfig();
+  const natsUrl = options.natsUrl ?? sharedNatsUrl;
+  const database = options.database ?? (await createTestDatabase());
+  const pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  const secrets = generateSigningSecrets();
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const base = {
+    ...process.env,
+    NATS_URL: natsUrl.includes("://") ? natsUrl : `nats://${natsUrl}`,
+    WEBHOOK_STREAM: queue.stream,
+    WEBHOOK_SUBJECT_PREFIX: queue.subjectPrefix,
+    WEBHOOK_CONSUMER: queue.consumer,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn",
+  };
+  const gatewayEnv = {
+    ...base,
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    TELNYX_PUBLIC_KEY: secrets.TELNYX_PUBLIC_KEY,
+    RESEND_WEBHOOK_SECRET: secrets.RESEND_WEBHOOK_SECRET,
+    ...options.gatewayEnv,
+  };
+  const gatewayUrl = `http://127.0.0.1:${port}`;
+  const gateway = startProcess("gateway", process.execPath, ["--enable-source-maps", GATEWAY_MAIN], { env: gatewayEnv });
+  await waitFor("gateway ready", () => httpOk(`${gatewayUrl}/readyz`), 30_000).catch((err: unknown) => {
+    throw new Error(`${String(err)}\n--- gateway output ---\n${gateway.output()}`);
+  });
+
+  const workers: ManagedProcess[] = [];
+  const workerPorts: number[] = [];
+  const startWorker = async (extraEnv: Record<string, string> = {}) => {
+    const workerPort = await freePort();
+    const env = { ...base, DATABASE_URL: database.url, WORKER_PORT: String(workerPort), WEBHOOK_FLUSH_INTERVAL: "100", PARKED_REMATCH_INTERVAL_MS: "200", ...options.workerEnv, ...extraEnv };
+    const worker = startProcess(`worker-${workers.length}`, process.execPath, ["--enable-source-maps", WORKER_MAIN], { env });
+    workers.push(worker);
+    workerPorts.push(workerPort);
+    await waitFor("worker ready", () => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 30_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n--- worker output ---\n${worker.output()}`);
+    });
+    return worker;
+  };
+  for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
+
+  return {
+    gatewayUrl,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
+    natsUrl,
+    queue,
+    database,
+    pool,
+    secrets,
+    signer: createWebhookSigner(secrets),
+    gateway,
+    workers,
+    startWorker,
+    workerMetricsUrl: (i) => `http://127.0.0.1:${workerPorts[i]}/metrics`,
+    async assertInvariant() {
+      const violations = await checkInvariant(pool);
+      if (violations.length > 0) throw new Error(`counter invariant violated: ${JSON.stringify(violations)}`);
+    },
+    async stop() {
+      await Promise.all([gateway.stop(), ...workers.map((w) => w.stop())]);
+      await pool.end();
+      const conn = await connectQueue({ servers: natsUrl, name: "floodgate-test-cleanup" }).catch(() => undefined);
+      if (conn) {
+        await deleteStream(conn.jsm, queue.stream);
+        await conn.close();
+      }
+      if (!options.database) await database.drop();
+    },
+  };
+}
+
+/** Reads one metric's samples from a Prometheus text page: `{ labels → value }`. */
+export async function scrape(url: string, metric: string): Promise<Map<string, number>> {
+  const text = await (await fetch(url)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(metric)) continue;
+    const m = /^(\w+)(\{[^}]*\})?\s+(\S+)$/.exec(line);
+    if (m && m[1] === metric) out.set(m[2] ?? "", Number(m[3]));
+  }
+  return out;
+}
+
+/** Sums every sample of `metric` whose labels contain `filter` (e.g. `outcome="applied"`). */
+export async function scrapeSum(url: string, metric: string, filter = ""): Promise<number> {
+  let sum = 0;
+  for (const [labels, value] of await scrape(url, metric)) if (labels.includes(filter)) sum += value;
+  return sum;
+}
