@@ -90,7 +90,7 @@ Next:
      pnpm --filter ${pkg} test
   3. add it to apps/gateway/src/providers.ts:
        import { ${values.__CAMEL__} } from "${pkg}";
-       export const providers = [telnyx, resend, ${values.__CAMEL__}];
+       export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, ${values.__CAMEL__}];
      and "${pkg}": "workspace:*" to apps/gateway/package.json dependencies
   4. set ${values.__ENV__} in the gateway's environment`);
 }

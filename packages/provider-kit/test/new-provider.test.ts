@@ -51,7 +51,7 @@ describe("new-provider generator", () => {
     const fixtures = loadFixtures(join(pkgDir, "fixtures"));
     expect(fixtures[0]?.expected).toMatchObject({ ok: true, events: [{ provider: "acme-mail" }] });
     expect(result.stdout).toContain('import { acmeMail } from "@floodgate/provider-acme-mail";');
-    expect(result.stdout).toContain("export const providers = [telnyx, resend, acmeMail];");
+    expect(result.stdout).toContain("[telnyx, resend, acmeMail];");
     expect(result.stdout).toContain("ACME_MAIL_WEBHOOK_SECRET");
   });
 
