@@ -18,6 +18,20 @@ describe("queueConfigFromEnv", () => {
     expect(cfg).toMatchObject({ stream: "hooks", subjectPrefix: "fg.in", consumer: "webhook-workers", replicas: 3 });
   });
 
+  it("reads the stream limits and consumer timings", () => {
+    const cfg = queueConfigFromEnv({
+      WEBHOOK_STREAM_MAX_BYTES: "2147483648",
+      WEBHOOK_STREAM_MAX_AGE_MS: "3600000",
+      WEBHOOK_DUPLICATE_WINDOW_MS: "120000",
+      WEBHOOK_MAX_ACK_PENDING: "5000",
+      WEBHOOK_ACK_WAIT_MS: "5000",
+      WEBHOOK_MAX_DELIVER: "7",
+    });
+    expect(cfg).toMatchObject({ maxBytes: 2 ** 31, maxAgeMs: 3_600_000, duplicateWindowMs: 120_000, maxAckPending: 5000, ackWaitMs: 5000, maxDeliver: 7 });
+    expect(() => queueConfigFromEnv({ WEBHOOK_ACK_WAIT_MS: "0" })).toThrow(/WEBHOOK_ACK_WAIT_MS: ackWaitMs must be a positive integer/);
+    expect(() => queueConfigFromEnv({ WEBHOOK_MAX_DELIVER: "-1" })).toThrow(/WEBHOOK_MAX_DELIVER: "-1" is not an integer/);
+  });
+
   it("names every bad variable in one error", () => {
     let err: unknown;
     try {

@@ -58,7 +58,16 @@ export const queueEnvNames = {
   subjectPrefix: "WEBHOOK_SUBJECT_PREFIX",
   consumer: "WEBHOOK_CONSUMER",
   replicas: "WEBHOOK_STREAM_REPLICAS",
+  maxBytes: "WEBHOOK_STREAM_MAX_BYTES",
+  maxAgeMs: "WEBHOOK_STREAM_MAX_AGE_MS",
+  duplicateWindowMs: "WEBHOOK_DUPLICATE_WINDOW_MS",
+  maxAckPending: "WEBHOOK_MAX_ACK_PENDING",
+  ackWaitMs: "WEBHOOK_ACK_WAIT_MS",
+  maxDeliver: "WEBHOOK_MAX_DELIVER",
 } as const;
+
+/** The numeric settings that can come from the environment. */
+const NUMERIC_ENV = ["replicas", "maxBytes", "maxAgeMs", "duplicateWindowMs", "maxAckPending", "ackWaitMs", "maxDeliver"] as const;
 
 // Stream and consumer names end up in API subjects and on disk: no whitespace, dots, wildcards
 // or path separators. Kept to a conservative charset so a name that works here works everywhere.
@@ -115,10 +124,11 @@ export function queueConfigFromEnv(
   cfg.stream = str(env[queueEnvNames.stream]) ?? cfg.stream;
   cfg.subjectPrefix = str(env[queueEnvNames.subjectPrefix]) ?? cfg.subjectPrefix;
   cfg.consumer = str(env[queueEnvNames.consumer]) ?? cfg.consumer;
-  const replicas = str(env[queueEnvNames.replicas]);
-  if (replicas !== undefined) {
-    if (/^\d+$/.test(replicas)) cfg.replicas = Number(replicas);
-    else problems.push(`${queueEnvNames.replicas}: "${replicas}" is not an integer`);
+  for (const key of NUMERIC_ENV) {
+    const raw = str(env[queueEnvNames[key]]);
+    if (raw === undefined) continue;
+    if (/^\d+$/.test(raw)) cfg[key] = Number(raw);
+    else problems.push(`${queueEnvNames[key]}: "${raw}" is not an integer`);
   }
 
   for (const p of validateQueueConfig(cfg)) {
