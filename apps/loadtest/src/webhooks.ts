@@ -5,7 +5,7 @@ import {
   signEd25519Webhook,
   type Ed25519TestKey,
   type StandardWebhooksSigner,
-} from "@floodgate/provider-kit/testing";
+} from "@floodgate/provider-kit/signing";
 
 /** Telnyx `to[].status` values a delivery webhook can carry. */
 export const TELNYX_STATUSES = ["queued", "sending", "sent", "delivered", "delivery_unconfirmed", "delivery_failed", "sending_failed", "expired"] as const;
