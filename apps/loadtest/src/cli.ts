@@ -5,8 +5,8 @@
  *   keys                         print fresh signing secrets (KEY=value lines for .env)
  *   recipients [--batch ID] [--count N] [--provider telnyx|resend]
  *                                insert a batch and N recipients the way the sending side does
- *   send telnyx --message-id ID [--to +1555…] [--status delivered]
- *   send resend --message-id ID [--to a@b] [--type email.delivered]
+ *   send telnyx --message-id ID [--to +1555…] [--status delivered] [--event-id UUID]
+ *   send resend --message-id ID [--to a@b] [--type email.delivered] [--event-id msg_…]
  *                                post one correctly signed webhook to the gateway
  *   show --batch ID              print the batch counters and its recipients
  *
@@ -64,7 +64,7 @@ async function send(argv: string[]) {
   const provider = argv[0];
   const { values } = parseArgs({
     args: argv.slice(1),
-    options: { "message-id": { type: "string" }, to: { type: "string" }, status: { type: "string", default: "delivered" }, type: { type: "string", default: "email.delivered" } },
+    options: { "message-id": { type: "string" }, "event-id": { type: "string" }, to: { type: "string" }, status: { type: "string", default: "delivered" }, type: { type: "string", default: "email.delivered" } },
   });
   const messageId = values["message-id"] ?? fail("--message-id is required");
   const url = new URL(`/webhooks/${provider}`, assertLoopback(GATEWAY_URL));
@@ -76,12 +76,12 @@ async function send(argv: string[]) {
   let headers: Record<string, string>;
   if (provider === "telnyx") {
     if (!TELNYX_STATUSES.includes(values.status as TelnyxStatus)) fail(`--status must be one of ${TELNYX_STATUSES.join(", ")}`);
-    body = telnyxBody({ messageId, to: [{ phone: values.to ?? "+15555550100", status: values.status as TelnyxStatus }] });
+    body = telnyxBody({ eventId: values["event-id"], messageId, to: [{ phone: values.to ?? "+15555550100", status: values.status as TelnyxStatus }] });
     headers = signer.telnyx(body);
   } else if (provider === "resend") {
     if (!RESEND_TYPES.includes(values.type as ResendType)) fail(`--type must be one of ${RESEND_TYPES.join(", ")}`);
     body = resendBody({ emailId: messageId, type: values.type as ResendType, to: values.to ?? "user@example.com" });
-    headers = signer.resend(body);
+    headers = signer.resend(body, values["event-id"]);
   } else {
     fail("send: provider must be telnyx or resend");
   }
