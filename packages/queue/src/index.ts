@@ -22,3 +22,21 @@ export {
   type QueueUnavailableReason,
 } from "./errors.js";
 export type { JsMsg } from "@nats-io/jetstream";
+export { addOrUpdateStream } from "./stream.js";
+export {
+  deadLetterConfigFor,
+  ensureDeadLetterStream,
+  deadLetter,
+  getDeadLetter,
+  listDeadLetters,
+  countDeadLetters,
+  replayDeadLetter,
+  replayDeadLetters,
+  purgeDeadLetters,
+  matchesFilter,
+  DLQ_HEADERS,
+  type DeadLetterConfig,
+  type DeadLetterInfo,
+  type DeadLetter,
+  type DeadLetterFilter,
+} from "./dead-letter.js";

@@ -35,15 +35,10 @@ export function streamConfigFor(cfg: QueueConfig): Partial<StreamConfig> & { nam
 }
 
 /**
- * Creates the webhook stream or brings an existing one to `cfg` (add; on 10058 "already in use
- * with a different configuration", update), then reads the config back and checks that the
- * settings that protect unprocessed work took effect: an older server drops unknown fields
- * without an error.
- * @throws {QueueConfigError} when the server refuses the change (e.g. retention or storage,
- * which cannot be updated in place) or the stored config does not match.
+ * Creates a stream, or updates it in place when it exists with another config (10058).
+ * @throws {QueueConfigError} when the server refuses the update (retention, storage).
  */
-export async function ensureStream(jsm: JetStreamManager, cfg: QueueConfig): Promise<StreamInfo> {
-  const want = streamConfigFor(cfg);
+export async function addOrUpdateStream(jsm: JetStreamManager, want: Partial<StreamConfig> & { name: string }): Promise<void> {
   try {
     await jsm.streams.add(want);
   } catch (err) {
@@ -61,6 +56,19 @@ export async function ensureStream(jsm: JetStreamManager, cfg: QueueConfig): Pro
       throw updateErr;
     }
   }
+}
+
+/**
+ * Creates the webhook stream or brings an existing one to `cfg` (add; on 10058 "already in use
+ * with a different configuration", update), then reads the config back and checks that the
+ * settings that protect unprocessed work took effect: an older server drops unknown fields
+ * without an error.
+ * @throws {QueueConfigError} when the server refuses the change (e.g. retention or storage,
+ * which cannot be updated in place) or the stored config does not match.
+ */
+export async function ensureStream(jsm: JetStreamManager, cfg: QueueConfig): Promise<StreamInfo> {
+  const want = streamConfigFor(cfg);
+  await addOrUpdateStream(jsm, want);
   const info = await jsm.streams.info(want.name);
   const got = info.config;
   const mismatches: string[] = [];
