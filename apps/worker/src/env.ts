@@ -1,4 +1,4 @@
-import { enumVar, intVar, parseEnv, urlVar } from "@floodgate/service";
+import { enumVar, intVar, parseEnv, secretVar, urlVar } from "@floodgate/service";
 
 /** The worker's configuration, read once from the environment. */
 export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
@@ -20,6 +20,17 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
       PARKED_REMATCH_INTERVAL_MS: intVar(1000, 50, 3_600_000),
       /** Applied-event ledger rows older than this are pruned (must exceed the providers' retry horizon, ~28 h for Resend). */
       LEDGER_RETENTION_HOURS: intVar(48, 29, 24 * 365),
+      /** Retries of a message whose events failed to apply, before it is dead-lettered. */
+      WEBHOOK_RETRY_ATTEMPTS: intVar(3, 0, 100),
+      /** First retry delay; doubles per attempt, with jitter. */
+      WEBHOOK_RETRY_BASE_MS: intVar(1000, 1, 3_600_000),
+      WEBHOOK_RETRY_MAX_MS: intVar(60_000, 1, 86_400_000),
+      /** Consecutive "database unavailable" failures that open the circuit breaker. */
+      DB_BREAKER_FAILURES: intVar(3, 1, 1000),
+      /** How long the open breaker waits before letting one test transaction through. */
+      DB_BREAKER_HALF_OPEN_MS: intVar(2000, 10, 600_000),
+      /** Bearer token for the admin API (/admin/dead-letters); unset disables the API. */
+      ADMIN_TOKEN: secretVar().refine((v) => v === undefined || v.length >= 16, { message: "must be at least 16 characters" }),
       SHUTDOWN_TIMEOUT_MS: intVar(25_000, 100, 600_000),
       LOG_LEVEL: enumVar(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
     },

@@ -60,6 +60,26 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: "1 while the process is connected to NATS, else 0.",
       registers: [registry],
     }),
+    breakerState: new Gauge({
+      name: "webhook_db_circuit_state",
+      help: "Database circuit breaker: 0 closed (normal), 1 open (database unavailable, pulling paused), 2 half-open (testing).",
+      registers: [registry],
+    }),
+    deadLetters: new Gauge({
+      name: "webhook_dead_letters",
+      help: "Messages in the dead-letter stream, waiting for an operator to inspect, replay or purge them.",
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: "webhook_retries_total",
+      help: "Messages nak'ed for a delayed retry after their events failed to apply.",
+      registers: [registry],
+    }),
+    held: new Counter({
+      name: "webhook_held_batches_total",
+      help: "Times a batch was held back because the database was unavailable (no attempt used up).",
+      registers: [registry],
+    }),
     inFlight: new Gauge({
       name: "webhook_worker_unacked_messages",
       help: "Messages this worker holds unacked (buffered plus being applied).",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { readWorkerEnv } from "./env.js";
-import { pullBufferSize, retryDelay, RETRY_DELAYS_MS } from "./worker.js";
+import { pullBufferSize } from "./worker.js";
 
 describe("worker configuration", () => {
   it("defaults to the design's batching on this machine's services", () => {
@@ -14,6 +14,12 @@ describe("worker configuration", () => {
       WORKER_MAX_UNACKED: 1000,
       LEDGER_RETENTION_HOURS: 48,
     });
+  });
+
+  it("reads the retry policy and refuses a short admin token", () => {
+    expect(readWorkerEnv({ WEBHOOK_RETRY_ATTEMPTS: "5", WEBHOOK_RETRY_BASE_MS: "200" })).toMatchObject({ WEBHOOK_RETRY_ATTEMPTS: 5, WEBHOOK_RETRY_BASE_MS: 200 });
+    expect(() => readWorkerEnv({ ADMIN_TOKEN: "short" })).toThrow(/ADMIN_TOKEN: must be at least 16 characters/);
+    expect(readWorkerEnv({ ADMIN_TOKEN: "0123456789abcdef" }).ADMIN_TOKEN).toBe("0123456789abcdef");
   });
 
   it("names each mistake", () => {
@@ -35,14 +41,5 @@ describe("worker configuration", () => {
       expect(buffer).toBeLessThan(max);
     }
     expect(pullBufferSize({ WEBHOOK_BATCH_SIZE: 100, WORKER_MAX_UNACKED: 1000 })).toBe(100);
-  });
-});
-
-describe("retryDelay", () => {
-  it("grows with the delivery count and then stays at the last step", () => {
-    expect(retryDelay(1)).toBe(RETRY_DELAYS_MS[0]);
-    expect(retryDelay(2)).toBe(RETRY_DELAYS_MS[1]);
-    expect(retryDelay(99)).toBe(RETRY_DELAYS_MS[RETRY_DELAYS_MS.length - 1]);
-    expect(retryDelay(0)).toBe(RETRY_DELAYS_MS[0]);
   });
 });

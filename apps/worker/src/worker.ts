@@ -1,11 +1,15 @@
 import type { Server } from "node:http";
 import { createBatcher, type Batcher } from "@floodgate/batcher";
-import { applyEvents, countParked, createDb, pruneLedger, rematchParked, type Db } from "@floodgate/db";
-import { decodeEvents, type NormalizedEvent } from "@floodgate/provider-kit";
+import { applyEvents, countParked, createDb, pruneLedger, rematchParked, type ApplyResult, type Db } from "@floodgate/db";
+import type { NormalizedEvent } from "@floodgate/provider-kit";
 import {
   connectQueue,
+  countDeadLetters,
   createPullConsumer,
+  deadLetter,
+  deadLetterConfigFor,
   ensureConsumer,
+  ensureDeadLetterStream,
   ensureStream,
   readQueueStats,
   type JsMsg,
@@ -14,8 +18,13 @@ import {
   type QueueConnection,
 } from "@floodgate/queue";
 import { closeServer, startOpsServer, type Logger } from "@floodgate/service";
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
+import { createAdminHandler } from "./admin.js";
+import { createDeadLetterOps } from "./dead-letters.js";
 import type { WorkerEnv } from "./env.js";
+import { isDatabaseUnavailable } from "./failures.js";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.js";
+import { createProcessor } from "./processor.js";
 
 export interface WorkerOptions {
   env: WorkerEnv;
@@ -32,18 +41,17 @@ export interface Worker {
   close(): Promise<void>;
 }
 
-/** Redelivery delays after a failed batch, by delivery attempt (ms); the last one repeats. */
-export const RETRY_DELAYS_MS = [1_000, 5_000, 15_000, 30_000, 60_000];
-
-/** Delay before redelivering a message that has been delivered `deliveryCount` times. */
-export function retryDelay(deliveryCount: number): number {
-  return RETRY_DELAYS_MS[Math.min(Math.max(deliveryCount, 1), RETRY_DELAYS_MS.length) - 1]!;
-}
-
 /** Messages the pull keeps buffered: enough to fill a batch, counted against WORKER_MAX_UNACKED. */
 export function pullBufferSize(env: Pick<WorkerEnv, "WEBHOOK_BATCH_SIZE" | "WORKER_MAX_UNACKED">): number {
   return Math.max(1, Math.min(env.WEBHOOK_BATCH_SIZE, Math.floor(env.WORKER_MAX_UNACKED / 4), 256));
 }
+
+const BREAKER_STATE: Record<CircuitState, number> = {
+  [CircuitState.Closed]: 0,
+  [CircuitState.Open]: 1,
+  [CircuitState.HalfOpen]: 2,
+  [CircuitState.Isolated]: 1,
+};
 
 /** Starts a worker: pulls webhooks, applies them to PostgreSQL in batches, acks after commit. */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
@@ -51,41 +59,57 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const metrics = createWorkerMetrics();
   const db = createDb({ databaseUrl: env.DATABASE_URL, max: env.WEBHOOK_MAX_WORKERS + 2 });
   const queue = await connectQueue({ servers: env.NATS_URL.split(","), name: "floodgate-worker", log: log.child({ component: "nats" }) });
+  const dlq = deadLetterConfigFor(queueConfig);
   await ensureStream(queue.jsm, queueConfig);
   await ensureConsumer(queue.jsm, queueConfig);
+  await ensureDeadLetterStream(queue.jsm, dlq);
 
-  const flush = async (msgs: JsMsg[]): Promise<void> => {
-    const events: NormalizedEvent[] = [];
-    const usable: JsMsg[] = [];
-    for (const m of msgs) {
-      try {
-        const decoded = decodeEvents(m.data);
-        for (const e of decoded) events.push(e);
-        usable.push(m);
-      } catch (err) {
-        // A message we cannot decode will never apply; keep it out of the batch so the rest
-        // commits, and hold it back for a long while so an operator can look at it.
-        log.error({ err, seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount }, "undecodable message");
-        m.nak(RETRY_DELAYS_MS[RETRY_DELAYS_MS.length - 1]);
+  // Opens on "database unavailable" only: data errors are the events' problem, not the database's.
+  const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), {
+    halfOpenAfter: env.DB_BREAKER_HALF_OPEN_MS,
+    breaker: new ConsecutiveBreaker(env.DB_BREAKER_FAILURES),
+  });
+  breaker.onStateChange((state) => {
+    metrics.breakerState.set(BREAKER_STATE[state]);
+    log.warn({ state: CircuitState[state] }, "database circuit breaker changed state");
+  });
+
+  // Messages this worker holds, with when their ack timer was last reset. A batch waiting out a
+  // database outage must not be redelivered to another worker (which would fail the same way
+  // and burn a delivery attempt), so held messages get `working()` before ack_wait runs out.
+  const held = new Map<JsMsg, number>();
+  let stopping = false;
+
+  const flush = createProcessor<JsMsg>({
+    apply: (events) => applyEvents(db, events),
+    deadLetter: (m, why) => deadLetter(queue.js, dlq, m, why),
+    breaker,
+    retries: env.WEBHOOK_RETRY_ATTEMPTS,
+    backoff: { baseMs: env.WEBHOOK_RETRY_BASE_MS, maxMs: env.WEBHOOK_RETRY_MAX_MS },
+    maxDeliveries: Math.max(env.WEBHOOK_RETRY_ATTEMPTS + 1, queueConfig.maxDeliver - 1),
+    stopping: () => stopping,
+    settled: (m) => held.delete(m),
+    onApplied(msgs, events, result, seconds) {
+      metrics.batchDuration.observe({ result: "ok" }, seconds);
+      metrics.batchSize.observe(events.length);
+      const now = Date.now();
+      for (const m of msgs) metrics.endToEnd.observe((now - m.info.timestampNanos / 1e6) / 1000);
+      countOutcomes(metrics, events, result);
+      if (result.invalid > 0) log.error({ invalid: result.invalid }, "events with invalid fields were skipped");
+      log.debug({ messages: msgs.length, events: events.length, ...result, ms: seconds * 1000 }, "batch applied");
+    },
+    onOutcome(outcome, m) {
+      if (outcome === "dead_lettered") {
+        const [provider, type] = m.subject.split(".").slice(-2);
+        metrics.processed.inc({ provider: provider ?? "unknown", type: type ?? "unknown", outcome: "dead_lettered" });
+      } else if (outcome === "retry") {
+        metrics.retries.inc();
+      } else {
+        metrics.held.inc();
       }
-    }
-    if (usable.length === 0) return;
-    const started = performance.now();
-    const result = await applyEvents(db, events);
-    const seconds = (performance.now() - started) / 1000;
-    metrics.batchDuration.observe({ result: "ok" }, seconds);
-    metrics.batchSize.observe(events.length);
-    // Acks go out only now, after COMMIT: a crash before this line redelivers, and the ledger
-    // makes the redelivery change nothing.
-    const now = Date.now();
-    for (const m of usable) {
-      m.ack();
-      metrics.endToEnd.observe((now - m.info.timestampNanos / 1e6) / 1000);
-    }
-    countOutcomes(metrics, events, result);
-    if (result.invalid > 0) log.error({ invalid: result.invalid }, "events with invalid fields were skipped");
-    log.debug({ messages: usable.length, events: events.length, ...result, ms: seconds * 1000 }, "batch applied");
-  };
+    },
+    log,
+  });
 
   const batcher: Batcher<JsMsg> = createBatcher<JsMsg>({
     maxSize: env.WEBHOOK_BATCH_SIZE,
@@ -94,10 +118,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     maxPending: Math.max(1, env.WORKER_MAX_UNACKED - pullBufferSize(env)),
     flush,
     onFlushError(err, msgs) {
+      // The processor settles every message itself; reaching here is a bug. Hand them back.
       metrics.batchFailures.inc();
-      metrics.batchDuration.observe({ result: "error" }, 0);
-      log.error({ err, messages: msgs.length }, "batch failed; messages nak'ed for redelivery");
-      for (const m of msgs) m.nak(retryDelay(m.info.deliveryCount));
+      log.error({ err, messages: msgs.length }, "batch processing threw; messages nak'ed");
+      for (const m of msgs) {
+        m.nak(env.WEBHOOK_RETRY_BASE_MS);
+        held.delete(m);
+      }
     },
   });
 
@@ -107,23 +134,38 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     maxMessages: pullBufferSize(env),
     log: log.child({ component: "consumer" }),
   });
-  const consuming = consumer.consume((m) => (batcher.add(m) ? undefined : batcher.whenReady()));
+  const consuming = consumer.consume((m) => {
+    held.set(m, Date.now());
+    return batcher.add(m) ? undefined : batcher.whenReady();
+  });
   consuming.catch((err: unknown) => log.fatal({ err }, "consumer stopped"));
 
   const timers: NodeJS.Timeout[] = [];
-  const every = (ms: number, what: string, fn: () => Promise<void>) => {
+  const every = (ms: number, what: string, fn: () => Promise<void> | void) => {
     let running = false;
     const t = setInterval(() => {
       if (running) return;
       running = true;
-      fn()
+      Promise.resolve()
+        .then(fn)
         .catch((err: unknown) => log.warn({ err }, `${what} failed`))
         .finally(() => (running = false));
     }, ms);
     t.unref();
     timers.push(t);
   };
+  const touchAfter = Math.max(100, Math.floor(queueConfig.ackWaitMs / 3));
+  every(Math.max(50, Math.floor(touchAfter / 2)), "ack-timer keepalive", () => {
+    const now = Date.now();
+    for (const [m, touched] of held) {
+      if (now - touched >= touchAfter) {
+        m.working();
+        held.set(m, now);
+      }
+    }
+  });
   every(env.PARKED_REMATCH_INTERVAL_MS, "parked re-match", async () => {
+    if (breaker.state !== CircuitState.Closed) return;
     const r = await rematchParked(db, { limit: 1000 });
     if (r.matched > 0) {
       metrics.rematched.inc(r.applied);
@@ -137,10 +179,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   });
   every(2_000, "queue stats", async () => {
     metrics.natsConnected.set(queue.isConnected() ? 1 : 0);
-    metrics.inFlight.set(batcher.stats().pending);
+    metrics.inFlight.set(held.size);
     const s = await readQueueStats(queue.jsm, queueConfig.stream, queueConfig.consumer);
     metrics.queueDepth.set(s.depth);
     metrics.lag.set(s.oldestUnprocessedAgeSeconds);
+    metrics.deadLetters.set(await countDeadLetters(queue.jsm, dlq));
   });
 
   const opsServer = await startOpsServer(env.WORKER_PORT, "0.0.0.0", {
@@ -151,10 +194,15 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         await db.pool.query("SELECT 1");
         return { ok: true };
       },
+      breaker: () => ({ ok: breaker.state === CircuitState.Closed, detail: breaker.state === CircuitState.Closed ? undefined : `circuit ${CircuitState[breaker.state]}` }),
       consumer: () => ({ ok: consumer.running, detail: consumer.running ? undefined : "consumer not running" }),
     },
+    routes: createAdminHandler(createDeadLetterOps(queue, dlq), env.ADMIN_TOKEN),
   });
-  log.info({ stream: queueConfig.stream, consumer: queueConfig.consumer, batchSize: env.WEBHOOK_BATCH_SIZE, flushMs: env.WEBHOOK_FLUSH_INTERVAL, maxWorkers: env.WEBHOOK_MAX_WORKERS }, "worker started");
+  log.info(
+    { stream: queueConfig.stream, consumer: queueConfig.consumer, deadLetters: dlq.stream, batchSize: env.WEBHOOK_BATCH_SIZE, flushMs: env.WEBHOOK_FLUSH_INTERVAL, maxWorkers: env.WEBHOOK_MAX_WORKERS, admin: env.ADMIN_TOKEN !== undefined },
+    "worker started",
+  );
 
   let closing: Promise<void> | undefined;
   return {
@@ -164,6 +212,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     metrics,
     close: () =>
       (closing ??= (async () => {
+        stopping = true;
         // Stop pulling; whatever was buffered is handed to the batcher, then flushed and acked.
         await consumer.stop();
         await batcher.close();
@@ -176,7 +225,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 }
 
 /** Counts processed events; the totals of one batch are attributed by provider and type. */
-function countOutcomes(metrics: WorkerMetrics, events: readonly NormalizedEvent[], result: { applied: number; duplicates: number; parked: number; invalid: number }): void {
+function countOutcomes(metrics: WorkerMetrics, events: readonly NormalizedEvent[], result: ApplyResult): void {
   if (events.length === 0) return;
   const first = events[0]!;
   const uniform = events.every((e) => e.provider === first.provider && e.type === first.type);

@@ -9,6 +9,8 @@ export interface OpsOptions {
   registry?: Registry;
   /** Named readiness checks for `/readyz`; `/healthz` only says the process answers. */
   checks?: Record<string, ReadinessCheck>;
+  /** More routes for {@link startOpsServer}: return true when the request was handled. */
+  routes?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
@@ -65,7 +67,8 @@ export function handleOps(req: IncomingMessage, res: ServerResponse, options: Op
 /** Starts a small HTTP server that only answers the ops endpoints; resolves once listening. */
 export function startOpsServer(port: number, host: string, options: OpsOptions): Promise<Server> {
   const server = createServer((req, res) => {
-    if (!handleOps(req, res, options)) send(res, 404, "application/json", '{"status":"not_found"}');
+    if (handleOps(req, res, options) || options.routes?.(req, res)) return;
+    send(res, 404, "application/json", '{"status":"not_found"}');
   });
   return new Promise((resolve, reject) => {
     server.once("error", reject);

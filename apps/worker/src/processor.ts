@@ -1,0 +1,148 @@
+import type { ApplyResult } from "@floodgate/db";
+import { decodeEvents, type NormalizedEvent } from "@floodgate/provider-kit";
+import type { JsMsg } from "@floodgate/queue";
+import { isBrokenCircuitError, type CircuitBreakerPolicy } from "cockatiel";
+import { backoffDelay, describeError, isDatabaseUnavailable, isTransactionConflict, type BackoffOptions } from "./failures.js";
+
+/** The part of a JetStream message the processor uses (a JsMsg, or a fake in tests). */
+export type Message = Pick<JsMsg, "data" | "seq" | "subject" | "ack" | "nak" | "term"> & { info: Pick<JsMsg["info"], "deliveryCount" | "timestampNanos"> };
+
+export interface ProcessorOptions<M extends Message = JsMsg> {
+  /** Applies events in one transaction (`applyEvents` bound to the pool). */
+  apply(events: NormalizedEvent[]): Promise<ApplyResult>;
+  /** Moves a message to the dead-letter stream (resolves once stored; then terms it). */
+  deadLetter(msg: M, why: { reason: string; error: string }): Promise<void>;
+  /** Breaker around the database; it opens on "database unavailable" errors only. */
+  breaker: CircuitBreakerPolicy;
+  /** Retries after the first failed attempt before a message is dead-lettered (default 3). */
+  retries: number;
+  backoff: BackoffOptions;
+  /** A message delivered more often than this is dead-lettered before processing (crash loops). */
+  maxDeliveries: number;
+  /** True once shutdown began: held batches stop waiting for the database and are nak'ed. */
+  stopping(): boolean;
+  /** Called once per message when the processor has settled it (acked, nak'ed or dead-lettered). */
+  settled?(msg: M): void;
+  /** Observes each committed group of messages. */
+  onApplied?(msgs: readonly M[], events: readonly NormalizedEvent[], result: ApplyResult, seconds: number): void;
+  onOutcome?(outcome: "dead_lettered" | "retry" | "held", msg: M, detail: string): void;
+  log: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  sleep?(ms: number): Promise<void>;
+}
+
+interface Item<M> {
+  msg: M;
+  events: NormalizedEvent[];
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Creates the batch processor the batcher flushes into. For each batch it:
+ * - dead-letters at once what can never apply (undecodable bytes, crash loops);
+ * - applies the rest in one transaction through the circuit breaker and acks after COMMIT;
+ * - while the database is unavailable, holds the batch and retries it without counting an
+ *   attempt (the breaker stops the hammering, the full batcher stops the pulling);
+ * - on any other failure splits the batch in halves until the culprit is alone, so the good
+ *   events commit and only the bad message is nak'ed with backoff, then dead-lettered.
+ */
+export function createProcessor<M extends Message = JsMsg>(options: ProcessorOptions<M>) {
+  const sleep = options.sleep ?? defaultSleep;
+  const { log } = options;
+
+  const settle = (m: M) => options.settled?.(m);
+
+  async function toDeadLetters(m: M, reason: string, error: string): Promise<void> {
+    try {
+      await options.deadLetter(m, { reason, error });
+      options.onOutcome?.("dead_lettered", m, reason);
+      log.error({ seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount, reason, error }, "message dead-lettered");
+    } catch (err) {
+      // The dead-letter stream could not take it: keep it in the work queue rather than lose it.
+      log.error({ seq: m.seq, err: describeError(err) }, "dead-lettering failed; message kept for redelivery");
+      m.nak(options.backoff.maxMs);
+    }
+    settle(m);
+  }
+
+  async function failOne(item: Item<M>, err: unknown): Promise<void> {
+    const m = item.msg;
+    const attempt = m.info.deliveryCount;
+    if (attempt > options.retries) {
+      await toDeadLetters(m, "apply_failed", describeError(err));
+      return;
+    }
+    const delay = backoffDelay(attempt, options.backoff);
+    log.warn({ seq: m.seq, attempt, delayMs: delay, err: describeError(err) }, "message failed; will retry");
+    options.onOutcome?.("retry", m, describeError(err));
+    m.nak(delay);
+    settle(m);
+  }
+
+  async function applyGroup(items: Item<M>[]): Promise<void> {
+    const events = items.flatMap((i) => i.events);
+    let conflicts = 0;
+    for (;;) {
+      try {
+        const started = performance.now();
+        const result = await options.breaker.execute(() => options.apply(events));
+        const seconds = (performance.now() - started) / 1000;
+        // Acks only after COMMIT: a crash before this line redelivers, and the ledger makes the
+        // redelivery change nothing.
+        for (const i of items) {
+          i.msg.ack();
+          settle(i.msg);
+        }
+        options.onApplied?.(
+          items.map((i) => i.msg),
+          events,
+          result,
+          seconds,
+        );
+        return;
+      } catch (err) {
+        if (isBrokenCircuitError(err) || isDatabaseUnavailable(err)) {
+          if (options.stopping()) {
+            for (const i of items) {
+              i.msg.nak(options.backoff.baseMs);
+              settle(i.msg);
+            }
+            return;
+          }
+          options.onOutcome?.("held", items[0]!.msg, describeError(err));
+          await sleep(500);
+          continue;
+        }
+        if (isTransactionConflict(err) && conflicts++ < 5) {
+          await sleep(10 * conflicts);
+          continue;
+        }
+        if (items.length === 1) return failOne(items[0]!, err);
+        const half = items.length >> 1;
+        log.warn({ messages: items.length, err: describeError(err) }, "batch failed; splitting it to isolate the culprit");
+        await applyGroup(items.slice(0, half));
+        await applyGroup(items.slice(half));
+        return;
+      }
+    }
+  }
+
+  return async function flush(msgs: M[]): Promise<void> {
+    const items: Item<M>[] = [];
+    for (const m of msgs) {
+      if (m.info.deliveryCount > options.maxDeliveries) {
+        await toDeadLetters(m, "max_deliveries", `delivered ${m.info.deliveryCount} times without being settled (crash loop?)`);
+        continue;
+      }
+      let events: NormalizedEvent[];
+      try {
+        events = decodeEvents(m.data);
+      } catch (err) {
+        await toDeadLetters(m, "undecodable", describeError(err));
+        continue;
+      }
+      items.push({ msg: m, events });
+    }
+    if (items.length > 0) await applyGroup(items);
+  };
+}
