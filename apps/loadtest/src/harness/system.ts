@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkInvariant } from "@floodgate/db";
 import { createTestDatabase, type TestDatabase } from "@floodgate/db/testing";
-import { connectQueue, type QueueConfig } from "@floodgate/queue";
+import { connectQueue, countDeadLetters, deadLetterConfigFor, type QueueConfig, type QueueConnection } from "@floodgate/queue";
 import { deleteStream, natsUrl as sharedNatsUrl, uniqueQueueConfig } from "@floodgate/queue/testing";
 import pg from "pg";
 import { createWebhookSigner, generateSigningSecrets, type SigningSecrets, type WebhookSigner } from "../webhooks.js";
@@ -20,6 +20,8 @@ export interface SystemOptions {
   natsUrl?: string;
   /** A database to use instead of a fresh `fg_test_*` one on the shared server. */
   database?: TestDatabase;
+  /** Server on which to create the fresh `fg_test_*` database (default: the shared one). */
+  databaseServerUrl?: string;
   gatewayEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
 }
@@ -42,6 +44,12 @@ export interface System {
   startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
   /** The `/metrics` URL of worker `i`. */
   workerMetricsUrl(i: number): string;
+  /** The ops/admin base URL of worker `i` (`/healthz`, `/readyz`, `/admin/…`). */
+  workerUrl(i: number): string;
+  /** A NATS connection of the test's own (for inspection and fault injection). */
+  readonly queueConnection: QueueConnection;
+  /** Messages in the dead-letter stream. */
+  deadLetterCount(): Promise<number>;
   /** Asserts the counter invariant for every batch; throws listing the violations. */
   assertInvariant(): Promise<void>;
   /** Stops every process and removes the database and the stream. */
@@ -52,9 +60,12 @@ export interface System {
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
   const queue = uniqueQueueConfig();
   const natsUrl = options.natsUrl ?? sharedNatsUrl;
-  const database = options.database ?? (await createTestDatabase());
+  const database = options.database ?? (await createTestDatabase(options.databaseServerUrl));
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  // A fault test stops the database under this pool: an idle client's error is expected then.
+  pool.on("error", () => undefined);
   const secrets = generateSigningSecrets();
+  const queueConnection = await connectQueue({ servers: natsUrl, name: "floodgate-test-harness" });
   const [port, metricsPort] = [await freePort(), await freePort()];
   const base = {
     ...process.env,
@@ -83,7 +94,16 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const workerPorts: number[] = [];
   const startWorker = async (extraEnv: Record<string, string> = {}) => {
     const workerPort = await freePort();
-    const env = { ...base, DATABASE_URL: database.url, WORKER_PORT: String(workerPort), WEBHOOK_FLUSH_INTERVAL: "100", PARKED_REMATCH_INTERVAL_MS: "200", ...options.workerEnv, ...extraEnv };
+    const env = {
+      ...base,
+      DATABASE_URL: database.url,
+      WORKER_PORT: String(workerPort),
+      WEBHOOK_FLUSH_INTERVAL: "100",
+      PARKED_REMATCH_INTERVAL_MS: "200",
+      WEBHOOK_ACK_WAIT_MS: "5000",
+      ...options.workerEnv,
+      ...extraEnv,
+    };
     const worker = startProcess(`worker-${workers.length}`, process.execPath, ["--enable-source-maps", WORKER_MAIN], { env });
     workers.push(worker);
     workerPorts.push(workerPort);
@@ -107,6 +127,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     workers,
     startWorker,
     workerMetricsUrl: (i) => `http://127.0.0.1:${workerPorts[i]}/metrics`,
+    workerUrl: (i) => `http://127.0.0.1:${workerPorts[i]}`,
+    queueConnection,
+    deadLetterCount: () => countDeadLetters(queueConnection.jsm, deadLetterConfigFor(queue)).catch(() => 0),
     async assertInvariant() {
       const violations = await checkInvariant(pool);
       if (violations.length > 0) throw new Error(`counter invariant violated: ${JSON.stringify(violations)}`);
@@ -114,11 +137,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     async stop() {
       await Promise.all([gateway.stop(), ...workers.map((w) => w.stop())]);
       await pool.end();
-      const conn = await connectQueue({ servers: natsUrl, name: "floodgate-test-cleanup" }).catch(() => undefined);
-      if (conn) {
-        await deleteStream(conn.jsm, queue.stream);
-        await conn.close();
-      }
+      await deleteStream(queueConnection.jsm, queue.stream);
+      await deleteStream(queueConnection.jsm, deadLetterConfigFor(queue).stream);
+      await queueConnection.close();
       if (!options.database) await database.drop();
     },
   };

@@ -1,0 +1,104 @@
+import { randomUUID } from "node:crypto";
+import { runOpenLoad, type OpenLoadResult } from "../open-load.js";
+import { telnyxBody, type TelnyxStatus } from "../webhooks.js";
+import { waitFor } from "./processes.js";
+import type { System } from "./system.js";
+
+/** One delivery webhook per recipient, sent at a fixed rate: what a fault test runs under. */
+export interface DeliveryRun {
+  batch: string;
+  messageIds: string[];
+  eventIds: string[];
+  /** Indexes answered 2xx (stored by JetStream). */
+  acked: Set<number>;
+  load: OpenLoadResult;
+}
+
+/** Inserts `total` recipients in a new batch, the way the sending side does. */
+export async function insertRecipients(sys: System, total: number): Promise<{ batch: string; messageIds: string[] }> {
+  const batch = `b-${randomUUID()}`;
+  const messageIds = Array.from({ length: total }, () => randomUUID());
+  await sys.pool.query("INSERT INTO batches (id) VALUES ($1)", [batch]);
+  await sys.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) SELECT 'r-' || m, $1, 'telnyx', m FROM unnest($2::text[]) AS m", [batch, messageIds]);
+  return { batch, messageIds };
+}
+
+function signedDelivery(sys: System, messageId: string, eventId: string, i: number, status: TelnyxStatus = "delivered") {
+  const body = telnyxBody({ eventId, messageId, to: [{ phone: `+1555${String(i).padStart(7, "0")}`, status }] });
+  return { path: "/webhooks/telnyx", headers: sys.signer.telnyx(body), body: Buffer.from(body) };
+}
+
+/**
+ * Sends one signed `delivered` webhook per recipient at `rate`/s (open model), calling
+ * `during(elapsedMs)` about once a second so a test can inject its fault mid-load.
+ */
+export async function runDeliveries(sys: System, total: number, rate: number, during?: (elapsedMs: number) => void): Promise<DeliveryRun> {
+  const { batch, messageIds } = await insertRecipients(sys, total);
+  const eventIds = messageIds.map(() => randomUUID());
+  const acked = new Set<number>();
+  const load = await runOpenLoad({
+    target: sys.gatewayUrl,
+    rate,
+    total,
+    timeoutMs: 5000,
+    makeRequest: (i) => signedDelivery(sys, messageIds[i]!, eventIds[i]!, i),
+    onResponse(i, status) {
+      if (status >= 200 && status < 300) acked.add(i);
+    },
+    onProgress: (p) => during?.(p.elapsedMs),
+  });
+  return { batch, messageIds, eventIds, acked, load };
+}
+
+/**
+ * Sends again, as the provider would, every webhook that was not answered 2xx (same event id,
+ * fresh signature), until all are acknowledged or `attempts` rounds have passed.
+ */
+export async function retryUnacked(sys: System, run: DeliveryRun, attempts = 10): Promise<void> {
+  for (let round = 0; round < attempts && run.acked.size < run.messageIds.length; round++) {
+    const missing = run.messageIds.map((_, i) => i).filter((i) => !run.acked.has(i));
+    await runOpenLoad({
+      target: sys.gatewayUrl,
+      rate: 500,
+      total: missing.length,
+      timeoutMs: 5000,
+      makeRequest: (k) => signedDelivery(sys, run.messageIds[missing[k]!]!, run.eventIds[missing[k]!]!, missing[k]!),
+      onResponse(k, status) {
+        if (status >= 200 && status < 300) run.acked.add(missing[k]!);
+      },
+    });
+    if (run.acked.size < run.messageIds.length) await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** The numbers a fault test reports and checks. */
+export interface DeliveryReport {
+  sent: number;
+  acknowledged: number;
+  applied: number;
+  deadLettered: number;
+  /** Acknowledged webhooks whose event is not in the database. */
+  missing: number[];
+  /** Ledger rows beyond one per applied recipient (an event applied twice would show here). */
+  ledgerRows: number;
+}
+
+/**
+ * Waits until every acknowledged webhook of `run` is applied, then counts: applied recipients,
+ * ledger rows for the batch's events, dead letters. Prints a one-line report.
+ */
+export async function settleAndReport(sys: System, run: DeliveryRun, name: string, expectedDeadLetters = 0): Promise<DeliveryReport> {
+  const appliedIds = async () =>
+    new Set(
+      (await sys.pool.query<{ id: string }>("SELECT provider_message_id AS id FROM recipients WHERE batch_id = $1 AND status <> 'queued'", [run.batch])).rows.map((r) => r.id),
+    );
+  await waitFor(`every acknowledged webhook applied (${name})`, async () => (await appliedIds()).size >= run.acked.size - expectedDeadLetters, 90_000, 250);
+  const applied = await appliedIds();
+  const missing = [...run.acked].filter((i) => !applied.has(run.messageIds[i]!));
+  const eventKeys = run.eventIds.map((id, i) => `${id}:+1555${String(i).padStart(7, "0")}`);
+  const ledger = await sys.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM applied_events WHERE provider = 'telnyx' AND provider_event_id = ANY($1::text[])", [eventKeys]);
+  const deadLettered = await sys.deadLetterCount();
+  const report: DeliveryReport = { sent: run.load.sent, acknowledged: run.acked.size, applied: applied.size, deadLettered, missing, ledgerRows: ledger.rows[0]!.n };
+  console.log(`[fault:${name}] sent=${report.sent} acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} missing=${missing.length} ledger=${report.ledgerRows}`);
+  return report;
+}
