@@ -18,6 +18,10 @@ export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env) {
       PUBLISH_TIMEOUT_MS: intVar(1500, 50, 60_000),
       /** Publishes awaiting a JetStream ack at once (process-wide). */
       PUBLISH_MAX_IN_FLIGHT: intVar(256, 1, 100_000),
+      /** Percent of the stream's max_bytes kept free: webhooks are refused (503) inside it. */
+      WEBHOOK_STREAM_HEADROOM_PERCENT: intVar(2, 0, 50),
+      /** How often the stream's fill level is read for that check, ms. */
+      CAPACITY_CHECK_MS: intVar(500, 10, 60_000),
       /** `node` (bare node:http, the fast path) or `express` (the express adapter). */
       GATEWAY_HTTP: enumVar(["node", "express"] as const, "node"),
       SHUTDOWN_TIMEOUT_MS: intVar(10_000, 100, 600_000),

@@ -3,7 +3,16 @@ import express from "express";
 import { createIngest, createNodeWebhookHandler, type IngestResult } from "@floodgate/ingest";
 import { createWebhookRouter } from "@floodgate/ingest/express";
 import { createProviderRegistry, createProviderRuntime, ProviderConfigError, type ProviderDefinition, type ProviderRuntime } from "@floodgate/provider-kit";
-import { QueueFullError, connectQueue, createPublisher, ensureStream, subjectFor, type QueueConfig, type QueueConnection } from "@floodgate/queue";
+import {
+  QueueFullError,
+  connectQueue,
+  createCapacityGuard,
+  createPublisher,
+  ensureStream,
+  subjectFor,
+  type QueueConfig,
+  type QueueConnection,
+} from "@floodgate/queue";
 import { closeServer, handleOps, startOpsServer, type Logger } from "@floodgate/service";
 import type { GatewayEnv } from "./env.js";
 import { createGatewayMetrics } from "./metrics.js";
@@ -65,7 +74,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   const queue = await connectQueue({ servers: env.NATS_URL.split(","), name: "floodgate-gateway", log: log.child({ component: "nats" }) });
   await ensureStream(queue.jsm, queueConfig);
-  const publisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: env.PUBLISH_MAX_IN_FLIGHT });
+  const guard = createCapacityGuard(queue.jsm, queueConfig.stream, {
+    intervalMs: env.CAPACITY_CHECK_MS,
+    headroom: env.WEBHOOK_STREAM_HEADROOM_PERCENT / 100,
+    log: log.child({ component: "capacity" }),
+  });
+  await guard.refresh();
+  const publisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: env.PUBLISH_MAX_IN_FLIGHT, guard });
 
   const ingest = createIngest({
     providers: registry,
@@ -129,6 +144,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     providerIds: registry.ids,
     async close() {
       clearInterval(connectedTimer);
+      guard.stop();
       await closeServer(server);
       await closeServer(metricsServer);
       await queue.drain();

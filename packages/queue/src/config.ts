@@ -10,8 +10,10 @@ export interface QueueConfig {
   consumer: string;
   /** Stream replicas: 1 on a single server, 3 in a production cluster. */
   replicas: number;
-  /** Stream size limit in bytes; when reached, publishes fail with QueueFullError. */
+  /** Stream size limit in bytes; a backstop above `maxMsgs` (see the defaults' notes). */
   maxBytes: number;
+  /** Stream message limit; when reached, publishes fail with QueueFullError. The binding limit. */
+  maxMsgs: number;
   /** Messages older than this are deleted even if unprocessed, so keep it generous. */
   maxAgeMs: number;
   /** Horizon of Nats-Msg-Id dedup; must cover the longest publisher retry span. */
@@ -28,8 +30,13 @@ export interface QueueConfig {
 
 /**
  * Defaults. Sizing notes:
- * - maxBytes 1 GiB holds roughly 4.4–5.3 M webhooks of ~100 B (190–230 B stored each with a
- *   Nats-Msg-Id, nats.md §6), so max_bytes is the limit that binds first.
+ * - maxMsgs 3.5 M is the limit meant to bind, with maxBytes 1 GiB behind it as a backstop. On
+ *   nats-server 2.9 (fixed in 2.10.5, nats-server#4771/#4772) discard-new checks max_bytes
+ *   against payload + headers while the store counts whole records (+ subject + ~34 B), so a
+ *   stream at its byte limit can still accept a message and then evict the OLDEST one to make
+ *   room: silent loss. The message-count check is exact on every version. A webhook record is
+ *   ~270 B (subject, Nats-Msg-Id, ~124 B encoded event), so 3.5 M fill ~0.95 GB; webhooks
+ *   averaging over ~300 B would reach max_bytes first (the gateway's fullness guard covers that).
  * - maxMsgsPerSubject 10 M: the server requires a positive value for discard_new_per_subject,
  *   and the design's 10 000 would have refused a single provider/type's backlog long before the
  *   stream is full. 10 M never binds below ~2 GB, but still stops one subject from taking
@@ -44,6 +51,7 @@ export const defaultQueueConfig: Readonly<QueueConfig> = Object.freeze({
   consumer: "webhook-workers",
   replicas: 1,
   maxBytes: 1024 ** 3,
+  maxMsgs: 3_500_000,
   maxAgeMs: 24 * 3600_000,
   duplicateWindowMs: 60_000,
   maxMsgsPerSubject: 10_000_000,
@@ -59,6 +67,7 @@ export const queueEnvNames = {
   consumer: "WEBHOOK_CONSUMER",
   replicas: "WEBHOOK_STREAM_REPLICAS",
   maxBytes: "WEBHOOK_STREAM_MAX_BYTES",
+  maxMsgs: "WEBHOOK_STREAM_MAX_MSGS",
   maxAgeMs: "WEBHOOK_STREAM_MAX_AGE_MS",
   duplicateWindowMs: "WEBHOOK_DUPLICATE_WINDOW_MS",
   maxAckPending: "WEBHOOK_MAX_ACK_PENDING",
@@ -67,7 +76,7 @@ export const queueEnvNames = {
 } as const;
 
 /** The numeric settings that can come from the environment. */
-const NUMERIC_ENV = ["replicas", "maxBytes", "maxAgeMs", "duplicateWindowMs", "maxAckPending", "ackWaitMs", "maxDeliver"] as const;
+const NUMERIC_ENV = ["replicas", "maxBytes", "maxMsgs", "maxAgeMs", "duplicateWindowMs", "maxAckPending", "ackWaitMs", "maxDeliver"] as const;
 
 // Stream and consumer names end up in API subjects and on disk: no whitespace, dots, wildcards
 // or path separators. Kept to a conservative charset so a name that works here works everywhere.
@@ -88,6 +97,7 @@ export function validateQueueConfig(cfg: QueueConfig): string[] {
   const positiveInts: (keyof QueueConfig)[] = [
     "replicas",
     "maxBytes",
+    "maxMsgs",
     "maxAgeMs",
     "duplicateWindowMs",
     "maxMsgsPerSubject",

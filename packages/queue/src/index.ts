@@ -40,3 +40,4 @@ export {
   type DeadLetter,
   type DeadLetterFilter,
 } from "./dead-letter.js";
+export { createCapacityGuard, type CapacityGuard, type CapacityGuardOptions } from "./capacity-guard.js";

@@ -3,6 +3,7 @@ import { errors, type NatsConnection } from "@nats-io/nats-core";
 import { watchConnection, type ConnectionState, type QueueConnection } from "./connect.js";
 import { QueueFullError, QueuePublishError, QueueUnavailableError } from "./errors.js";
 import { createSemaphore } from "./semaphore.js";
+import type { CapacityGuard } from "./capacity-guard.js";
 
 /** Options of {@link createPublisher}. */
 export interface PublisherOptions {
@@ -16,6 +17,8 @@ export interface PublisherOptions {
    * (client CPU bound) and more only adds latency and memory (nats.md §3).
    */
   maxInFlight?: number;
+  /** When it says full, publishes are refused with QueueFullError without asking the server. */
+  guard?: Pick<CapacityGuard, "full" | "reason">;
 }
 
 /** Outcome of a stored (or deduplicated) publish. */
@@ -114,6 +117,7 @@ export function createPublisher(conn: QueueConnection | NatsConnection, options:
     state = watchConnection(conn);
   }
   const slots = createSemaphore(maxInFlight);
+  const guard = options.guard;
 
   function unavailable(): QueueUnavailableError {
     return new QueueUnavailableError("disconnected", "not connected to NATS");
@@ -134,6 +138,7 @@ export function createPublisher(conn: QueueConnection | NatsConnection, options:
       // While disconnected nats.js would buffer the request until it times out; fail at once
       // so the caller can answer the provider with a retryable status.
       if (!state.isConnected()) throw unavailable();
+      if (guard?.full) throw new QueueFullError(guard.reason ?? "max_bytes", "stream full: refusing before its limit");
       if (slots.tryAcquire()) return send(subject, data, msgId, timeoutMs);
       const start = performance.now();
       if (!(await slots.acquire(timeoutMs))) {

@@ -23,6 +23,7 @@ export function streamConfigFor(cfg: QueueConfig): Partial<StreamConfig> & { nam
     storage: StorageType.File,
     num_replicas: cfg.replicas,
     max_bytes: cfg.maxBytes,
+    max_msgs: cfg.maxMsgs,
     max_age: nanos(cfg.maxAgeMs),
     duplicate_window: nanos(cfg.duplicateWindowMs),
     max_msgs_per_subject: cfg.maxMsgsPerSubject,
@@ -77,6 +78,7 @@ export async function ensureStream(jsm: JetStreamManager, cfg: QueueConfig): Pro
   if (got.retention !== RetentionPolicy.Workqueue) mismatches.push(`retention=${String(got.retention)}`);
   if (got.max_msgs_per_subject !== want.max_msgs_per_subject) mismatches.push(`max_msgs_per_subject=${got.max_msgs_per_subject}`);
   if (got.max_bytes !== want.max_bytes) mismatches.push(`max_bytes=${got.max_bytes}`);
+  if (got.max_msgs !== want.max_msgs) mismatches.push(`max_msgs=${got.max_msgs}`);
   if (got.subjects?.length !== 1 || got.subjects[0] !== want.subjects![0]) mismatches.push(`subjects=${JSON.stringify(got.subjects)}`);
   if (mismatches.length > 0) {
     throw new QueueConfigError(`stream "${want.name}" did not take the expected config: ${mismatches.join(", ")}`);
