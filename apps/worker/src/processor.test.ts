@@ -28,7 +28,7 @@ function msg(id: string, deliveryCount = 1, data?: Uint8Array): FakeMsg {
   return m;
 }
 
-const ok = (n: number): ApplyResult => ({ applied: n, duplicates: 0, parked: 0, unchanged: 0, invalid: 0 });
+const ok = (n: number): ApplyResult => ({ applied: n, duplicates: 0, parked: 0, unchanged: 0, invalid: 0, byType: [{ provider: "p", type: "t", applied: n, duplicates: 0, parked: 0, invalid: 0 }] });
 
 function setup(apply: (events: NormalizedEvent[]) => Promise<ApplyResult>, extra: { stopping?: () => boolean; deadLetterFails?: boolean } = {}) {
   const dead: { id: string; reason: string; error: string }[] = [];

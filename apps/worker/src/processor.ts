@@ -25,7 +25,8 @@ export interface ProcessorOptions<M extends Message = JsMsg> {
   settled?(msg: M): void;
   /** Observes each committed group of messages. */
   onApplied?(msgs: readonly M[], events: readonly NormalizedEvent[], result: ApplyResult, seconds: number): void;
-  onOutcome?(outcome: "dead_lettered" | "retry" | "held", msg: M, detail: string): void;
+  /** Observes dead letters, retries and holds; `events` are the message's events when it decoded. */
+  onOutcome?(outcome: "dead_lettered" | "retry" | "held", msg: M, detail: string, events?: readonly NormalizedEvent[]): void;
   log: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   sleep?(ms: number): Promise<void>;
 }
@@ -52,10 +53,10 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
 
   const settle = (m: M) => options.settled?.(m);
 
-  async function toDeadLetters(m: M, reason: string, error: string): Promise<void> {
+  async function toDeadLetters(m: M, reason: string, error: string, events?: readonly NormalizedEvent[]): Promise<void> {
     try {
       await options.deadLetter(m, { reason, error });
-      options.onOutcome?.("dead_lettered", m, reason);
+      options.onOutcome?.("dead_lettered", m, reason, events);
       log.error({ seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount, reason, error }, "message dead-lettered");
     } catch (err) {
       // The dead-letter stream could not take it: keep it in the work queue rather than lose it.
@@ -69,12 +70,12 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
     const m = item.msg;
     const attempt = m.info.deliveryCount;
     if (attempt > options.retries) {
-      await toDeadLetters(m, "apply_failed", describeError(err));
+      await toDeadLetters(m, "apply_failed", describeError(err), item.events);
       return;
     }
     const delay = backoffDelay(attempt, options.backoff);
     log.warn({ seq: m.seq, attempt, delayMs: delay, err: describeError(err) }, "message failed; will retry");
-    options.onOutcome?.("retry", m, describeError(err));
+    options.onOutcome?.("retry", m, describeError(err), item.events);
     m.nak(delay);
     settle(m);
   }

@@ -1,7 +1,6 @@
 import type { Server } from "node:http";
 import { createBatcher, type Batcher } from "@floodgate/batcher";
 import { applyEvents, countParked, createDb, pruneLedger, rematchParked, type ApplyResult, type Db } from "@floodgate/db";
-import type { NormalizedEvent } from "@floodgate/provider-kit";
 import {
   connectQueue,
   countDeadLetters,
@@ -94,14 +93,16 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       metrics.batchSize.observe(events.length);
       const now = Date.now();
       for (const m of msgs) metrics.endToEnd.observe((now - m.info.timestampNanos / 1e6) / 1000);
-      countOutcomes(metrics, events, result);
+      countOutcomes(metrics, result);
       if (result.invalid > 0) log.error({ invalid: result.invalid }, "events with invalid fields were skipped");
       log.debug({ messages: msgs.length, events: events.length, ...result, ms: seconds * 1000 }, "batch applied");
     },
-    onOutcome(outcome, m) {
+    onOutcome(outcome, m, _detail, events) {
       if (outcome === "dead_lettered") {
-        const [provider, type] = m.subject.split(".").slice(-2);
-        metrics.processed.inc({ provider: provider ?? "unknown", type: type ?? "unknown", outcome: "dead_lettered" });
+        // Label like the applied events (the provider's own type); an undecodable message only
+        // has its subject's tokens to go by.
+        const [provider, type] = events?.[0] ? [events[0].provider, events[0].type] : m.subject.split(".").slice(-2);
+        metrics.processed.inc({ provider: provider ?? "unknown", type: type ?? "unknown", outcome: "dead_lettered" }, Math.max(1, events?.length ?? 1));
       } else if (outcome === "retry") {
         metrics.retries.inc();
       } else {
@@ -224,15 +225,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 }
 
-/** Counts processed events; the totals of one batch are attributed by provider and type. */
-function countOutcomes(metrics: WorkerMetrics, events: readonly NormalizedEvent[], result: ApplyResult): void {
-  if (events.length === 0) return;
-  const first = events[0]!;
-  const uniform = events.every((e) => e.provider === first.provider && e.type === first.type);
-  const provider = uniform ? first.provider : "mixed";
-  const type = uniform ? first.type : "mixed";
-  if (result.applied) metrics.processed.inc({ provider, type, outcome: "applied" }, result.applied);
-  if (result.duplicates) metrics.processed.inc({ provider, type, outcome: "duplicate" }, result.duplicates);
-  if (result.parked) metrics.processed.inc({ provider, type, outcome: "parked" }, result.parked);
-  if (result.invalid) metrics.processed.inc({ provider, type, outcome: "invalid" }, result.invalid);
+/** Counts processed events by provider, event type and outcome. */
+function countOutcomes(metrics: WorkerMetrics, result: ApplyResult): void {
+  for (const o of result.byType) {
+    const labels = { provider: o.provider, type: o.type };
+    if (o.applied) metrics.processed.inc({ ...labels, outcome: "applied" }, o.applied);
+    if (o.duplicates) metrics.processed.inc({ ...labels, outcome: "duplicate" }, o.duplicates);
+    if (o.parked) metrics.processed.inc({ ...labels, outcome: "parked" }, o.parked);
+    if (o.invalid) metrics.processed.inc({ ...labels, outcome: "invalid" }, o.invalid);
+  }
 }

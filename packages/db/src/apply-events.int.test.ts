@@ -102,10 +102,11 @@ describe("applyEvents", () => {
     await insertRecipients(b, [m]);
     const e = makeEvent({ providerEventId: uniq("e"), providerMessageId: m, status: "delivered", occurredAt: T0 });
     const first = await applyEvents(db, [e, e, e]);
-    expect(first).toEqual({ applied: 1, duplicates: 2, parked: 0, unchanged: 0, invalid: 0 });
+    const byType = (applied: number, duplicates: number) => [{ provider: "test", type: "test.delivered", applied, duplicates, parked: 0, invalid: 0 }];
+    expect(first).toEqual({ applied: 1, duplicates: 2, parked: 0, unchanged: 0, invalid: 0, byType: byType(1, 2) });
     const again = await applyEvents(db, [e]);
     const last = await applyEvents(db, [e]);
-    expect(again).toEqual({ applied: 0, duplicates: 1, parked: 0, unchanged: 0, invalid: 0 });
+    expect(again).toEqual({ applied: 0, duplicates: 1, parked: 0, unchanged: 0, invalid: 0, byType: byType(0, 1) });
     expect(last).toEqual(again);
     const { rows } = await db.pool.query(`SELECT delivered_count, queued_count, total_count FROM batches WHERE id = $1`, [b]);
     expect(rows[0]).toEqual({ delivered_count: 1, queued_count: 0, total_count: 1 });
@@ -141,6 +142,10 @@ describe("applyEvents", () => {
     });
     const result = await applyEvents(counting, events);
     expect(result).toMatchObject({ applied: 400, parked: 100, duplicates: 0 });
+    // Per type, the outcomes add up: 250 delivered and 250 sent, of which the last 100 ids are parked.
+    const sum = (k: "applied" | "parked" | "duplicates") => result.byType.reduce((n, o) => n + o[k], 0);
+    expect([sum("applied"), sum("parked"), sum("duplicates")]).toEqual([400, 100, 0]);
+    expect(result.byType.map((o) => [o.type, o.applied + o.parked]).sort()).toEqual([["test.delivered", 250], ["test.sent", 250]]);
     // BEGIN, lock recipients, park, ledger+apply, COMMIT.
     expect(statements).toBe(5);
   });
@@ -151,7 +156,9 @@ describe("applyEvents", () => {
       makeEvent({ providerEventId: "x", providerMessageId: "x", status: "weird" as DeliveryStatus }),
       makeEvent({ providerEventId: "y", providerMessageId: "x", status: "sent", occurredAt: Number.NaN }),
     ]);
-    expect(result).toEqual({ applied: 0, duplicates: 0, parked: 0, unchanged: 0, invalid: 3 });
+    expect(result).toMatchObject({ applied: 0, duplicates: 0, parked: 0, unchanged: 0, invalid: 3 });
+    expect(result.byType.reduce((n, o) => n + o.invalid, 0)).toBe(3);
+    expect(result.byType.every((o) => o.applied + o.duplicates + o.parked === 0)).toBe(true);
   });
 
   it("applies engagement without lowering a status, counting each recipient once", async () => {

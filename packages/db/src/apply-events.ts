@@ -15,6 +15,18 @@ export interface ApplyResult {
   unchanged: number;
   /** Events skipped as malformed (unknown status, empty ids, non-finite occurredAt); never retried. */
   invalid: number;
+  /** The same four outcomes per provider and event type (for metrics); they add up to the totals. */
+  byType: TypeOutcome[];
+}
+
+/** Outcomes of one provider's event type within a batch. */
+export interface TypeOutcome {
+  provider: string;
+  type: string;
+  applied: number;
+  duplicates: number;
+  parked: number;
+  invalid: number;
 }
 
 /**
@@ -23,6 +35,7 @@ export interface ApplyResult {
  */
 interface MatchedColumns {
   provider: string[];
+  type: string[];
   eventId: string[];
   recipientId: string[];
   status: string[];
@@ -33,7 +46,7 @@ interface MatchedColumns {
 }
 
 function emptyColumns(): MatchedColumns {
-  return { provider: [], eventId: [], recipientId: [], status: [], occurredMs: [], errorCode: [], errorMessage: [], address: [] };
+  return { provider: [], type: [], eventId: [], recipientId: [], status: [], occurredMs: [], errorCode: [], errorMessage: [], address: [] };
 }
 
 const KEY_SEPARATOR = "\u0000";
@@ -69,8 +82,8 @@ export async function lockRecipients(
  */
 const APPLY_MATCHED_SQL = `
 WITH ev AS (
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[])
-    AS e(provider, event_id, recipient_id, status, occurred_ms, error_code, error_message, address)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+    AS e(provider, event_id, recipient_id, status, occurred_ms, error_code, error_message, address, type)
 ),
 ins AS (
   INSERT INTO applied_events (provider, provider_event_id)
@@ -79,7 +92,7 @@ ins AS (
   RETURNING provider, provider_event_id
 ),
 fresh AS (
-  SELECT ev.recipient_id,
+  SELECT ev.recipient_id, ev.provider, ev.type,
          ev.event_id COLLATE "C" AS event_id,
          ev.status,
          CASE WHEN ev.status IN ('opened', 'clicked') THEN 'delivered' ELSE ev.status END AS rstatus,
@@ -160,15 +173,17 @@ upd AS (
   RETURNING c.n
 )
 SELECT (SELECT count(*) FROM fresh)::int AS applied,
-       ((SELECT count(*) FROM fresh) - (SELECT coalesce(sum(n), 0) FROM upd))::int AS unchanged`;
+       ((SELECT count(*) FROM fresh) - (SELECT coalesce(sum(n), 0) FROM upd))::int AS unchanged,
+       (SELECT coalesce(json_agg(json_build_array(provider, type, n)), '[]'::json)
+          FROM (SELECT provider, type, count(*)::int AS n FROM fresh GROUP BY provider, type) g) AS by_type`;
 
 /** @internal Applies events already matched to recipients locked by this transaction. */
 export async function applyMatched(
   client: pg.PoolClient,
   cols: MatchedColumns,
-): Promise<{ applied: number; unchanged: number }> {
-  if (cols.eventId.length === 0) return { applied: 0, unchanged: 0 };
-  const { rows } = await client.query<{ applied: number; unchanged: number }>({
+): Promise<{ applied: number; unchanged: number; byType: [string, string, number][] }> {
+  if (cols.eventId.length === 0) return { applied: 0, unchanged: 0, byType: [] };
+  const { rows } = await client.query<{ applied: number; unchanged: number; by_type: [string, string, number][] }>({
     name: "floodgate_apply_matched",
     text: APPLY_MATCHED_SQL,
     values: [
@@ -180,10 +195,11 @@ export async function applyMatched(
       cols.errorCode,
       cols.errorMessage,
       cols.address,
+      cols.type,
     ],
   });
   const row = rows[0];
-  return { applied: row?.applied ?? 0, unchanged: row?.unchanged ?? 0 };
+  return { applied: row?.applied ?? 0, unchanged: row?.unchanged ?? 0, byType: row?.by_type ?? [] };
 }
 
 const PARK_SQL = `
@@ -197,7 +213,8 @@ SELECT e.provider, e.event_id, e.message_id, e.recipient, e.type, e.status, e.ra
        AS e(provider, event_id, message_id, recipient, type, status, raw_status, occurred_ms, error_code, error_message)
  WHERE NOT EXISTS (SELECT 1 FROM applied_events a WHERE a.provider = e.provider AND a.provider_event_id = e.event_id)
  ORDER BY e.provider COLLATE "C", e.event_id COLLATE "C"
-    ON CONFLICT DO NOTHING`;
+    ON CONFLICT DO NOTHING
+RETURNING provider, type`;
 
 function isValid(e: NormalizedEvent): boolean {
   return (
@@ -226,18 +243,37 @@ function isValid(e: NormalizedEvent): boolean {
  * Throws only on database faults (retry the whole batch); malformed events are counted as `invalid`.
  */
 export async function applyEvents(db: DbLike, events: readonly NormalizedEvent[]): Promise<ApplyResult> {
-  const result: ApplyResult = { applied: 0, duplicates: 0, parked: 0, unchanged: 0, invalid: 0 };
+  const result: ApplyResult = { applied: 0, duplicates: 0, parked: 0, unchanged: 0, invalid: 0, byType: [] };
+  // Per (provider, type): every event lands in exactly one outcome; duplicates are what is left.
+  const byType = new Map<string, TypeOutcome>();
+  const outcomeOf = (provider: string, type: string): TypeOutcome => {
+    const key = provider + KEY_SEPARATOR + type;
+    let o = byType.get(key);
+    if (!o) byType.set(key, (o = { provider, type, applied: 0, duplicates: 0, parked: 0, invalid: 0 }));
+    return o;
+  };
+  const totals = new Map<TypeOutcome, number>();
+  for (const e of events) {
+    const o = outcomeOf(String(e.provider ?? ""), String(e.type ?? ""));
+    totals.set(o, (totals.get(o) ?? 0) + 1);
+  }
+  const finish = (r: ApplyResult): ApplyResult => {
+    for (const [o, total] of totals) o.duplicates = total - o.applied - o.parked - o.invalid;
+    r.byType = [...byType.values()];
+    return r;
+  };
   const unique = new Map<string, NormalizedEvent>();
   for (const e of events) {
     if (!isValid(e)) {
       result.invalid++;
+      outcomeOf(String(e.provider ?? ""), String(e.type ?? "")).invalid++;
       continue;
     }
     const key = e.provider + KEY_SEPARATOR + e.providerEventId;
     if (unique.has(key)) result.duplicates++;
     else unique.set(key, e);
   }
-  if (unique.size === 0) return result;
+  if (unique.size === 0) return finish(result);
 
   const keyProviders: string[] = [];
   const keyMessageIds: string[] = [];
@@ -261,6 +297,7 @@ export async function applyEvents(db: DbLike, events: readonly NormalizedEvent[]
         continue;
       }
       matched.provider.push(e.provider);
+      matched.type.push(e.type ?? "");
       matched.eventId.push(e.providerEventId);
       matched.recipientId.push(recipientId);
       matched.status.push(e.status);
@@ -287,12 +324,14 @@ export async function applyEvents(db: DbLike, events: readonly NormalizedEvent[]
         ],
       });
       result.parked = parked.rowCount ?? 0;
+      for (const row of parked.rows as { provider: string; type: string }[]) outcomeOf(row.provider, row.type).parked++;
       result.duplicates += unmatched.length - result.parked;
     }
-    const { applied, unchanged } = await applyMatched(client, matched);
+    const { applied, unchanged, byType: appliedByType } = await applyMatched(client, matched);
     result.applied = applied;
     result.unchanged = unchanged;
     result.duplicates += matched.eventId.length - applied;
-    return result;
+    for (const [provider, type, n] of appliedByType) outcomeOf(provider, type).applied += n;
+    return finish(result);
   });
 }

@@ -13,7 +13,7 @@ export {
   type MigrateResult,
   type MigrationFile,
 } from "./migrate.js";
-export { applyEvents, type ApplyResult } from "./apply-events.js";
+export { applyEvents, type ApplyResult, type TypeOutcome } from "./apply-events.js";
 export { rematchParked, countParked, type RematchOptions, type RematchResult } from "./parked.js";
 export { pruneLedger, DEFAULT_LEDGER_RETENTION_MS, type PruneLedgerOptions } from "./ledger.js";
 export {

@@ -30,7 +30,7 @@ const CLAIM_SQL = `
 DELETE FROM parked_events p
  USING unnest($1::text[], $2::text[]) AS k(provider, event_id)
  WHERE p.provider = k.provider AND p.provider_event_id = k.event_id
-RETURNING p.provider, p.provider_event_id, p.provider_message_id, p.recipient, p.status,
+RETURNING p.provider, p.provider_event_id, p.provider_message_id, p.recipient, p.type, p.status,
           (extract(epoch FROM p.occurred_at) * 1000)::bigint::text AS occurred_ms, p.error_code, p.error_message`;
 
 /**
@@ -63,6 +63,7 @@ export async function rematchParked(db: DbLike, options: RematchOptions = {}): P
       provider_event_id: string;
       provider_message_id: string;
       recipient: string;
+      type: string;
       status: string;
       occurred_ms: string;
       error_code: string | null;
@@ -71,6 +72,7 @@ export async function rematchParked(db: DbLike, options: RematchOptions = {}): P
     result.matched = rows.length;
     const { applied, unchanged } = await applyMatched(client, {
       provider: rows.map((r) => r.provider),
+      type: rows.map((r) => r.type),
       eventId: rows.map((r) => r.provider_event_id),
       recipientId: rows.map((r) => recipientIds.get(r.provider + "\u0000" + r.provider_message_id) as string),
       status: rows.map((r) => r.status),
