@@ -90,11 +90,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     classifyPublishError: (err) => (err instanceof QueueFullError ? "queue_full" : "queue_unavailable"),
   });
 
+  // `webhookId` (provider:delivery id, the JetStream Nats-Msg-Id) follows a webhook into the
+  // worker's logs. Payloads are never logged; rejections say why, not what.
   const onResult = (result: IngestResult, seconds: number) => {
     metrics.observe(result, seconds);
-    if (result.status >= 500) log.warn({ provider: result.provider, outcome: result.outcome, reason: result.reason, detail: result.detail, msgId: result.messageId }, "webhook not queued");
-    else if (result.status >= 400) log.info({ provider: result.provider, outcome: result.outcome, reason: result.reason, detail: result.detail }, "webhook rejected");
-    else log.debug({ provider: result.provider, outcome: result.outcome, type: result.type, events: result.events, msgId: result.messageId }, "webhook queued");
+    const fields = { webhookId: result.messageId, provider: result.provider, type: result.type, outcome: result.outcome, status: result.status, ms: Math.round(seconds * 1e4) / 10 };
+    if (result.status >= 500) log.warn({ ...fields, reason: result.reason, detail: result.detail }, "webhook not queued");
+    else if (result.status >= 400) log.info({ ...fields, reason: result.reason, detail: result.detail }, "webhook rejected");
+    else if (log.isLevelEnabled("debug")) log.debug({ ...fields, events: result.events }, "webhook queued");
   };
 
   const ops = {

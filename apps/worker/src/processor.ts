@@ -5,7 +5,15 @@ import { isBrokenCircuitError, type CircuitBreakerPolicy } from "cockatiel";
 import { backoffDelay, describeError, isDatabaseUnavailable, isTransactionConflict, type BackoffOptions } from "./failures.js";
 
 /** The part of a JetStream message the processor uses (a JsMsg, or a fake in tests). */
-export type Message = Pick<JsMsg, "data" | "seq" | "subject" | "ack" | "nak" | "term"> & { info: Pick<JsMsg["info"], "deliveryCount" | "timestampNanos"> };
+export type Message = Pick<JsMsg, "data" | "seq" | "subject" | "ack" | "nak" | "term"> & {
+  info: Pick<JsMsg["info"], "deliveryCount" | "timestampNanos">;
+  headers?: { get(key: string): string } | undefined;
+};
+
+/** The webhook's id as the gateway logged it (`provider:delivery id`, its Nats-Msg-Id). */
+export function webhookIdOf(m: Message): string | undefined {
+  return m.headers?.get("Nats-Msg-Id") || undefined;
+}
 
 export interface ProcessorOptions<M extends Message = JsMsg> {
   /** Applies events in one transaction (`applyEvents` bound to the pool). */
@@ -57,10 +65,10 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
     try {
       await options.deadLetter(m, { reason, error });
       options.onOutcome?.("dead_lettered", m, reason, events);
-      log.error({ seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount, reason, error }, "message dead-lettered");
+      log.error({ webhookId: webhookIdOf(m), seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount, reason, error }, "message dead-lettered");
     } catch (err) {
       // The dead-letter stream could not take it: keep it in the work queue rather than lose it.
-      log.error({ seq: m.seq, err: describeError(err) }, "dead-lettering failed; message kept for redelivery");
+      log.error({ webhookId: webhookIdOf(m), seq: m.seq, err: describeError(err) }, "dead-lettering failed; message kept for redelivery");
       m.nak(options.backoff.maxMs);
     }
     settle(m);
@@ -74,7 +82,7 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
       return;
     }
     const delay = backoffDelay(attempt, options.backoff);
-    log.warn({ seq: m.seq, attempt, delayMs: delay, err: describeError(err) }, "message failed; will retry");
+    log.warn({ webhookId: webhookIdOf(m), seq: m.seq, attempt, delayMs: delay, err: describeError(err) }, "message failed; will retry");
     options.onOutcome?.("retry", m, describeError(err), item.events);
     m.nak(delay);
     settle(m);

@@ -23,7 +23,7 @@ import { createDeadLetterOps } from "./dead-letters.js";
 import type { WorkerEnv } from "./env.js";
 import { isDatabaseUnavailable } from "./failures.js";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.js";
-import { createProcessor } from "./processor.js";
+import { createProcessor, webhookIdOf } from "./processor.js";
 
 export interface WorkerOptions {
   env: WorkerEnv;
@@ -95,7 +95,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       for (const m of msgs) metrics.endToEnd.observe((now - m.info.timestampNanos / 1e6) / 1000);
       countOutcomes(metrics, result);
       if (result.invalid > 0) log.error({ invalid: result.invalid }, "events with invalid fields were skipped");
-      log.debug({ messages: msgs.length, events: events.length, ...result, ms: seconds * 1000 }, "batch applied");
+      if (log.isLevelEnabled("debug")) {
+        const { byType: _byType, ...totals } = result;
+        log.debug({ webhookIds: msgs.map(webhookIdOf), messages: msgs.length, events: events.length, ...totals, ms: Math.round(seconds * 1e4) / 10 }, "batch applied");
+      }
     },
     onOutcome(outcome, m, _detail, events) {
       if (outcome === "dead_lettered") {
