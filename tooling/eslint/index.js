@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/*.test.ts", "**/testing/**", "**/scripts/**", "**/bin/**", "**/cli.ts", "**/*-cli.ts"],
+    files: ["**/*.test.ts", "**/testing/**", "**/scripts/**", "**/bin/**", "**/cli.ts", "**/*-cli.ts", "**/harness/**"],
     rules: { "no-console": "off" },
   },
 );

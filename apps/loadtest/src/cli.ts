@@ -9,6 +9,12 @@
  *   send resend --message-id ID [--to a@b] [--type email.delivered] [--event-id msg_…]
  *                                post one correctly signed webhook to the gateway
  *   show --batch ID              print the batch counters and its recipients
+ *   run [--rate 500] [--messages 5000] [--telnyx 0.5] [--multi 0.05] [--duplicates 0.05]
+ *       [--reorder 0.1] [--opens 0.3] [--burst 3] [--json FILE]
+ *                                load test: recipients first, then signed webhooks at a fixed
+ *                                arrival rate (open model); reports codes, latency, end to end,
+ *                                and checks every acknowledged event was applied exactly once
+ *   corpus --out FILE [--count N] write pre-signed requests for k6 (see k6/README.md)
  *
  * Environment: DATABASE_URL, GATEWAY_URL (default http://127.0.0.1:3000), and the secrets from
  * `keys` (TELNYX_PUBLIC_KEY, LOADTEST_TELNYX_PRIVATE_SEED, RESEND_WEBHOOK_SECRET).
@@ -16,7 +22,9 @@
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import pg from "pg";
+import { writeFile } from "node:fs/promises";
 import { assertLoopback } from "./open-load.js";
+import { formatReport, runLoad } from "./run.js";
 import { createWebhookSigner, generateSigningSecrets, resendBody, telnyxBody, RESEND_TYPES, TELNYX_STATUSES, type ResendType, type TelnyxStatus } from "./webhooks.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/floodgate";
@@ -103,6 +111,52 @@ async function show(argv: string[]) {
   });
 }
 
+function share(name: string, value: string | undefined, def: number): number {
+  const n = value === undefined ? def : Number(value);
+  if (!(n >= 0 && n <= 1)) fail(`--${name} must be a share between 0 and 1`);
+  return n;
+}
+
+async function run(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      rate: { type: "string", default: "500" },
+      messages: { type: "string", default: "5000" },
+      telnyx: { type: "string" },
+      multi: { type: "string" },
+      duplicates: { type: "string" },
+      reorder: { type: "string" },
+      opens: { type: "string" },
+      burst: { type: "string", default: "1" },
+      json: { type: "string" },
+    },
+  });
+  const rate = Number(values.rate);
+  const messages = Number(values.messages);
+  const burst = Number(values.burst);
+  if (!(rate > 0 && rate <= 100_000)) fail("--rate must be between 1 and 100000 per second");
+  if (!Number.isInteger(messages) || messages < 1 || messages > 2_000_000) fail("--messages must be an integer from 1 to 2000000");
+  if (!(burst >= 1 && burst <= 20)) fail("--burst must be a factor from 1 to 20");
+  const report = await runLoad({
+    gatewayUrl: assertLoopback(GATEWAY_URL).toString(),
+    databaseUrl: DATABASE_URL,
+    signer: createWebhookSigner({ LOADTEST_TELNYX_PRIVATE_SEED: requireSecret("LOADTEST_TELNYX_PRIVATE_SEED"), RESEND_WEBHOOK_SECRET: requireSecret("RESEND_WEBHOOK_SECRET") }),
+    rate,
+    messages,
+    telnyxShare: share("telnyx", values.telnyx, 0.5),
+    multiRecipientShare: share("multi", values.multi, 0.05),
+    duplicateShare: share("duplicates", values.duplicates, 0.05),
+    reorderShare: share("reorder", values.reorder, 0.1),
+    openShare: share("opens", values.opens, 0.3),
+    burstFactor: burst,
+    onProgress: (line) => console.error(line),
+  });
+  console.log(formatReport(report));
+  if (values.json) await writeFile(values.json, JSON.stringify(report, null, 2));
+  if (!report.correctness.ok) process.exitCode = 1;
+}
+
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case "keys": {
@@ -117,6 +171,9 @@ switch (command) {
     break;
   case "show":
     await show(rest);
+    break;
+  case "run":
+    await run(rest);
     break;
   default:
     console.error("usage: floodgate-loadtest keys | recipients | send telnyx|resend | show   (see the header of src/cli.ts)");

@@ -12,6 +12,11 @@ export interface OpenLoadOptions {
   target: string;
   /** Arrivals per second (open model: requests start on schedule whatever the responses do). */
   rate: number;
+  /**
+   * Optional schedule: the arrival time of request i in ms from the start (non-decreasing).
+   * Overrides `rate` for timing, e.g. for bursts.
+   */
+  arrivalMs?: (i: number) => number;
   /** Number of requests to send in all. */
   total: number;
   /** Requests allowed in flight at once; an arrival beyond it is counted as `saturated`, not sent. */
@@ -72,6 +77,7 @@ export function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadResult> {
   const latency = new LatencyRecorder(Math.min(options.total, 1 << 20));
   const byStatus: Record<string, number> = {};
   const intervalMs = 1000 / options.rate;
+  const arrival = options.arrivalMs ?? ((i: number) => i * intervalMs);
   let sent = 0;
   let completed = 0;
   let ok = 0;
@@ -133,8 +139,8 @@ export function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadResult> {
     const tick = () => {
       const now = performance.now();
       // Fire every arrival whose time has come; a late tick catches up rather than dropping them.
-      while (next < options.total && started + next * intervalMs <= now) {
-        fire(next, started + next * intervalMs);
+      while (next < options.total && started + arrival(next) <= now) {
+        fire(next, started + arrival(next));
         next++;
       }
       if (options.onProgress && now - lastProgress >= 1000) {
@@ -142,7 +148,7 @@ export function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadResult> {
         options.onProgress({ elapsedMs: now - started, sent, completed, inFlight, ok });
       }
       if (next < options.total) {
-        timer = setTimeout(tick, Math.max(0, Math.min(5, started + next * intervalMs - performance.now())));
+        timer = setTimeout(tick, Math.max(0, Math.min(5, started + arrival(next) - performance.now())));
       } else {
         finishIfDone();
       }
