@@ -25,6 +25,7 @@ import pg from "pg";
 import { writeFile } from "node:fs/promises";
 import { assertLoopback } from "./open-load.js";
 import { formatReport, runLoad } from "./run.js";
+import { buildCorpus } from "./corpus.js";
 import { createWebhookSigner, generateSigningSecrets, resendBody, telnyxBody, RESEND_TYPES, TELNYX_STATUSES, type ResendType, type TelnyxStatus } from "./webhooks.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/floodgate";
@@ -157,6 +158,16 @@ async function run(argv: string[]) {
   if (!report.correctness.ok) process.exitCode = 1;
 }
 
+async function corpus(argv: string[]) {
+  const { values } = parseArgs({ args: argv, options: { out: { type: "string" }, count: { type: "string", default: "20000" } } });
+  const out = values.out ?? fail("--out is required");
+  const count = Number(values.count);
+  if (!Number.isInteger(count) || count < 1 || count > 1_000_000) fail("--count must be an integer from 1 to 1000000");
+  const c = buildCorpus(count, createWebhookSigner({ LOADTEST_TELNYX_PRIVATE_SEED: requireSecret("LOADTEST_TELNYX_PRIVATE_SEED"), RESEND_WEBHOOK_SECRET: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }));
+  await writeFile(out, JSON.stringify(c));
+  console.log(`wrote ${c.requests.length} signed Telnyx requests to ${out}, valid until ${c.validUntil}`);
+}
+
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case "keys": {
@@ -174,6 +185,9 @@ switch (command) {
     break;
   case "run":
     await run(rest);
+    break;
+  case "corpus":
+    await corpus(rest);
     break;
   default:
     console.error("usage: floodgate-loadtest keys | recipients | send telnyx|resend | show   (see the header of src/cli.ts)");
