@@ -1,9 +1,10 @@
-import { createPublicKey, verify as cryptoVerify, type KeyObject } from "node:crypto";
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { InvalidSchemeParamsError } from "../errors.js";
 import { readHeader } from "../headers.js";
 import { checkTimestamp, isValidTolerance, parseTimestampSeconds } from "../timestamp.js";
 import { VERIFIED, verifyFailure, type VerifyRequest, type VerifyResult } from "../verification.js";
 import type { SignatureScheme, SignatureVerifier } from "./scheme.js";
+import { defaultEd25519Backend, type Ed25519Backend } from "./ed25519-backend.js";
 
 /** Builds the bytes an Ed25519 provider signs from the timestamp header and the raw body. */
 export type Ed25519PayloadBuilder = (timestamp: string, body: Uint8Array) => Uint8Array;
@@ -20,6 +21,8 @@ export interface Ed25519Params {
   toleranceSeconds: number;
   /** What is signed; defaults to {@link timestampPipeBody} (Telnyx). */
   payload?: Ed25519PayloadBuilder;
+  /** Ed25519 implementation; defaults to libsodium when available, else node:crypto. */
+  backend?: Ed25519Backend;
 }
 
 /** `<timestamp>|<raw body>`, the Telnyx signed payload. */
@@ -70,9 +73,11 @@ export const ed25519: SignatureScheme<Ed25519Params> = {
     if (!isValidTolerance(params.toleranceSeconds)) {
       throw new InvalidSchemeParamsError("ed25519", `toleranceSeconds ${params.toleranceSeconds} is not a non-negative integer`);
     }
-    const keys: KeyObject[] = params.publicKeys.map((key, i) => {
+    const backend = params.backend ?? defaultEd25519Backend();
+    const keys: unknown[] = params.publicKeys.map((key, i) => {
       try {
-        return importEd25519PublicKey(key);
+        importEd25519PublicKey(key); // validates the encoding and the length
+        return backend.importKey(Buffer.from(key, "base64"));
       } catch (cause) {
         throw new InvalidSchemeParamsError("ed25519", `public key #${i + 1} ${checkEd25519PublicKey(key) ?? "cannot be imported"}`, { cause });
       }
@@ -96,7 +101,7 @@ export const ed25519: SignatureScheme<Ed25519Params> = {
       const signatureBytes = Buffer.from(signature, "base64");
       const signed = payload(timestamp, request.body);
       for (let i = 0; i < keys.length; i++) {
-        if (cryptoVerify(null, signed, keys[i] as KeyObject, signatureBytes)) return VERIFIED;
+        if (backend.verify(signatureBytes, signed, keys[i])) return VERIFIED;
       }
       return verifyFailure("mismatch", "Ed25519 signature does not match any configured key");
     }
