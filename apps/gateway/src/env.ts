@@ -24,6 +24,8 @@ export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env) {
       CAPACITY_CHECK_MS: intVar(500, 10, 60_000),
       /** `node` (bare node:http, the fast path) or `express` (the express adapter). */
       GATEWAY_HTTP: enumVar(["node", "express"] as const, "node"),
+      /** Gateway processes sharing PORT (node:cluster); metrics are aggregated on METRICS_PORT. */
+      GATEWAY_PROCESSES: intVar(1, 1, 64),
       SHUTDOWN_TIMEOUT_MS: intVar(10_000, 100, 600_000),
       LOG_LEVEL: enumVar(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const, "info"),
     },

@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import express from "express";
+import { AggregatorRegistry } from "prom-client";
 import { createIngest, createNodeWebhookHandler, type IngestResult } from "@floodgate/ingest";
 import { createWebhookRouter } from "@floodgate/ingest/express";
 import { createProviderRegistry, createProviderRuntime, ProviderConfigError, type ProviderDefinition, type ProviderRuntime } from "@floodgate/provider-kit";
@@ -24,13 +25,15 @@ export interface GatewayOptions {
   /** Where provider secrets are read from (normally process.env). */
   secrets: NodeJS.ProcessEnv;
   log: Logger;
+  /** Serve /metrics on METRICS_PORT (false in a cluster worker: the primary aggregates). */
+  serveMetrics?: boolean;
 }
 
 export interface Gateway {
   /** The webhook server (also answers /healthz and /readyz). */
   readonly server: Server;
-  /** The Prometheus endpoint's server (METRICS_PORT). */
-  readonly metricsServer: Server;
+  /** The Prometheus endpoint's server (METRICS_PORT), unless a cluster primary serves it. */
+  readonly metricsServer: Server | undefined;
   readonly queue: QueueConnection;
   readonly providerIds: readonly string[];
   /** Stops accepting requests, lets in-flight ones finish, then closes the NATS connection. */
@@ -71,6 +74,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const { env, queue: queueConfig, log } = options;
   const registry = createProviderRegistry(buildProviders(options.providers, options.secrets, log));
   const metrics = createGatewayMetrics();
+  // In a cluster worker the primary collects this process's metrics over IPC.
+  // (prom-client answers the primary only once an AggregatorRegistry exists in this process.)
+  if (options.serveMetrics === false) {
+    new AggregatorRegistry();
+    AggregatorRegistry.setRegistries([metrics.registry]);
+  }
 
   const queue = await connectQueue({ servers: env.NATS_URL.split(","), name: "floodgate-gateway", log: log.child({ component: "nats" }) });
   await ensureStream(queue.jsm, queueConfig);
@@ -137,8 +146,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   metrics.natsConnected.set(1);
 
   await listen(server, env.PORT, env.HOST);
-  const metricsServer = await startOpsServer(env.METRICS_PORT, env.HOST, ops);
-  log.info({ port: addressPort(server), metricsPort: addressPort(metricsServer), providers: registry.ids, http: env.GATEWAY_HTTP, stream: queueConfig.stream }, "gateway listening");
+  const metricsServer = options.serveMetrics === false ? undefined : await startOpsServer(env.METRICS_PORT, env.HOST, ops);
+  log.info({ port: addressPort(server), metricsPort: metricsServer ? addressPort(metricsServer) : undefined, providers: registry.ids, http: env.GATEWAY_HTTP, stream: queueConfig.stream }, "gateway listening");
 
   return {
     server,
@@ -149,7 +158,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       clearInterval(connectedTimer);
       guard.stop();
       await closeServer(server);
-      await closeServer(metricsServer);
+      if (metricsServer) await closeServer(metricsServer);
       await queue.drain();
     },
   };

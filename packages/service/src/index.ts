@@ -2,4 +2,4 @@ export { parseEnv, intVar, stringVar, urlVar, enumVar, secretVar } from "./env.j
 export { ConfigError } from "./errors.js";
 export { createLogger, type Logger } from "./logger.js";
 export { onShutdown } from "./shutdown.js";
-export { handleOps, runChecks, startOpsServer, closeServer, type OpsOptions, type ReadinessCheck } from "./ops-server.js";
+export { handleOps, runChecks, startOpsServer, closeServer, type OpsOptions, type ReadinessCheck, type MetricsSource } from "./ops-server.js";

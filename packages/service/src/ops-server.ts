@@ -1,12 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Registry } from "prom-client";
 
 /** One readiness check: its name and whether it passes (with an optional reason). */
 export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }> | { ok: boolean; detail?: string };
 
+/** Where `/metrics` text comes from: a prom-client Registry, or a cluster aggregator. */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
 export interface OpsOptions {
-  /** Prometheus registry served on `/metrics`; omit to serve no metrics here. */
-  registry?: Registry;
+  /** Prometheus metrics served on `/metrics`; omit to serve no metrics here. */
+  registry?: MetricsSource;
   /** Named readiness checks for `/readyz`; `/healthz` only says the process answers. */
   checks?: Record<string, ReadinessCheck>;
   /** More routes for {@link startOpsServer}: return true when the request was handled. */
