@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/*.test.ts", "**/testing/**", "**/scripts/**", "**/bin/**", "**/cli.ts", "**/*-cli.ts", "**/harness/**"],
+    files: ["**/*.test.ts", "**/testing/**", "**/scripts/**", "**/bin/**", "**/cli.ts", "**/*-cli.ts", "**/harness/**", "**/bench/**"],
     rules: { "no-console": "off" },
   },
 );

@@ -25,3 +25,4 @@ export {
   type StandardWebhooksParams,
 } from "./schemes/standard-webhooks.js";
 export { encodeEvents, decodeEvents, CODEC_VERSION, WIRE_STATUSES } from "./codec.js";
+export { defaultEd25519Backend, nodeCryptoBackend, sodiumBackend, type Ed25519Backend } from "./schemes/ed25519-backend.js";

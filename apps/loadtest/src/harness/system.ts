@@ -24,6 +24,8 @@ export interface SystemOptions {
   databaseServerUrl?: string;
   gatewayEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** Signing secrets to configure (default: fresh ones), e.g. to reuse a pre-signed corpus. */
+  secrets?: SigningSecrets;
 }
 
 /** Gateway and workers running as real processes against a database and stream of their own. */
@@ -40,6 +42,8 @@ export interface System {
   readonly signer: WebhookSigner;
   readonly gateway: ManagedProcess;
   readonly workers: ManagedProcess[];
+  /** Where the gateway listens, e.g. `127.0.0.1:41234`. */
+  readonly gatewayHost: string;
   /** Starts one more worker on the same consumer and waits until it is ready. */
   startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
   /** The `/metrics` URL of worker `i`. */
@@ -64,7 +68,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   // A fault test stops the database under this pool: an idle client's error is expected then.
   pool.on("error", () => undefined);
-  const secrets = generateSigningSecrets();
+  const secrets = options.secrets ?? generateSigningSecrets();
   const queueConnection = await connectQueue({ servers: natsUrl, name: "floodgate-test-harness" });
   const [port, metricsPort] = [await freePort(), await freePort()];
   const base = {
@@ -116,6 +120,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
 
   return {
     gatewayUrl,
+    gatewayHost: `127.0.0.1:${port}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     natsUrl,
     queue,

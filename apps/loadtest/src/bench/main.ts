@@ -1,0 +1,336 @@
+/**
+ * `pnpm bench`: the design's figures, each measured next to this machine's own limit in the same
+ * run, on loopback. Writes .bench/results.json and .bench/results.md and prints the table.
+ *
+ * Knobs: BENCH_SECONDS (5) per throughput run; BENCH_E2E_RATE (5000) and BENCH_E2E_SECONDS (60)
+ * for the sustained end-to-end run; BENCH_WORKER_EVENTS (50000) for the worker run.
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { defaultEd25519Backend, encodeEvents, nodeCryptoBackend, sodiumBackend, type Ed25519Backend, type NormalizedEvent } from "@floodgate/provider-kit";
+import { createPublisher, subjectFor } from "@floodgate/queue";
+import { freePort, startProcess, waitFor } from "../harness/processes.js";
+import { REPO_ROOT, startSystem, type System } from "../harness/system.js";
+import { runOpenLoad } from "../open-load.js";
+import { runLoad } from "../run.js";
+import { planTraffic, type PlannedWebhook } from "../traffic.js";
+import { createWebhookSigner, generateSigningSecrets } from "../webhooks.js";
+import { procStats, sampleRss } from "./proc.js";
+import { runWrk, writeRequests } from "./wrk.js";
+
+const exec = promisify(execFile);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const E2E_RATE = Number(process.env.BENCH_E2E_RATE ?? 5000);
+const E2E_SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 60);
+const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
+const OUT = resolve(REPO_ROOT, ".bench");
+
+/** One measured figure, with the baseline it is compared to and the goal it is held to. */
+interface Figure {
+  section: string;
+  figure: string;
+  value: number;
+  unit: string;
+  baseline?: { what: string; value: number; unit: string };
+  ratio?: number;
+  goal?: string;
+  met?: boolean;
+  note?: string;
+}
+
+const figures: Figure[] = [];
+const log = (line: string) => console.error(`[bench] ${line}`);
+const round = (n: number, digits = n < 10 ? 2 : n < 100 ? 1 : 0) => Number(n.toFixed(digits));
+
+function add(f: Figure): void {
+  figures.push(f);
+  const ratio = f.ratio !== undefined ? `  ×${f.ratio.toFixed(2)} of ${f.baseline!.what}` : "";
+  log(`${f.figure}: ${round(f.value)} ${f.unit}${ratio}${f.met === undefined ? "" : f.met ? "  ✓" : "  ✗"}`);
+}
+
+const secrets = generateSigningSecrets();
+const signer = createWebhookSigner(secrets);
+
+async function ensureWrk(): Promise<void> {
+  try {
+    await exec("which", ["wrk"]);
+  } catch {
+    log("installing wrk (Debian package)");
+    await exec("bash", ["-c", "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)"]);
+  }
+}
+
+const BARE_SERVER = `
+import { createServer } from "node:http";
+const server = createServer((req, res) => {
+  req.on("data", () => {});
+  req.on("end", () => { res.writeHead(200, { "content-type": "application/json", "content-length": 2 }); res.end("{}"); });
+});
+server.keepAliveTimeout = 65000;
+server.listen(Number(process.argv[2]), "127.0.0.1");
+`;
+
+/** Signed raw requests for wrk: every one a distinct delivery, so each really reaches JetStream. */
+function signed(webhooks: PlannedWebhook[]) {
+  return webhooks.map((w) => ({
+    path: `/webhooks/${w.provider}`,
+    headers: w.provider === "telnyx" ? signer.telnyx(w.body) : signer.resend(w.body, w.deliveryId),
+    body: w.body,
+  }));
+}
+
+/** Single-core Ed25519 verifications per second for a Telnyx-sized payload. */
+function ed25519PerSecond(backend: Ed25519Backend, webhook: PlannedWebhook): number {
+  const headers = signer.telnyx(webhook.body);
+  const signature = Buffer.from(headers["telnyx-signature-ed25519"]!, "base64");
+  const message = Buffer.from(`${headers["telnyx-timestamp"]}|${webhook.body}`);
+  const key = backend.importKey(Buffer.from(secrets.TELNYX_PUBLIC_KEY, "base64"));
+  let n = 0;
+  const started = performance.now();
+  while (performance.now() - started < 1500) {
+    for (let i = 0; i < 100; i++) backend.verify(signature, message, key);
+    n += 100;
+  }
+  return n / ((performance.now() - started) / 1000);
+}
+
+async function withSystem<T>(options: Parameters<typeof startSystem>[0], fn: (s: System) => Promise<T>): Promise<T> {
+  const s = await startSystem({ secrets, ...options });
+  try {
+    return await fn(s);
+  } finally {
+    await s.stop();
+  }
+}
+
+async function gatewayFigures(dir: string): Promise<void> {
+  const section = "Gateway";
+  const plan = planTraffic({ messages: 80_000, telnyxShare: 0.5, multiRecipientShare: 0.05, duplicateShare: 0, reorderShare: 0, openShare: 0.3 });
+  const resend = plan.webhooks.filter((w) => w.provider === "resend");
+  const telnyx = plan.webhooks.filter((w) => w.provider === "telnyx");
+  log(`signing ${resend.length} Resend and ${telnyx.length} Telnyx requests`);
+  const resendReqs = signed(resend);
+  const telnyxReqs = signed(telnyx);
+
+  // Baseline: bare node:http reading the body and answering 200.
+  const barePort = await freePort();
+  await writeFile(join(dir, "bare.mjs"), BARE_SERVER);
+  const bare = startProcess("bare", process.execPath, [join(dir, "bare.mjs"), String(barePort)]);
+  let bareRps: number;
+  try {
+    await waitFor("bare server", async () => (await fetch(`http://127.0.0.1:${barePort}/`, { method: "POST", body: "{}" }).then((r) => r.ok).catch(() => false)), 10_000);
+    const file = await writeRequests(dir, "bare", `127.0.0.1:${barePort}`, resendReqs);
+    bareRps = (await runWrk(`http://127.0.0.1:${barePort}`, file, dir, { seconds: SECONDS })).rps;
+  } finally {
+    await bare.stop();
+  }
+
+  const sodium = sodiumBackend();
+  const ceiling = ed25519PerSecond(defaultEd25519Backend(), telnyx[0]!);
+  const nodeCeiling = ed25519PerSecond(nodeCryptoBackend, telnyx[0]!);
+  add({ section, figure: `Ed25519 verify, one core (${defaultEd25519Backend().name})`, value: ceiling, unit: "verifies/s", baseline: { what: "node:crypto", value: nodeCeiling, unit: "verifies/s" }, ratio: ceiling / nodeCeiling, note: sodium ? "libsodium via sodium-native" : "sodium-native not available" });
+
+  const throughput = async (s: System, name: string, reqs: ReturnType<typeof signed>) => {
+    const file = await writeRequests(dir, name, s.gatewayHost, reqs);
+    return runWrk(s.gatewayUrl, file, dir, { seconds: SECONDS });
+  };
+
+  let resendRps = 0;
+  await withSystem({ workers: 0 }, async (s) => {
+    const r = await throughput(s, "gw-resend", resendReqs);
+    resendRps = r.rps;
+    add({ section, figure: "Gateway throughput, Resend-signed, full path incl. JetStream ack", value: r.rps, unit: "req/s", baseline: { what: "bare node:http", value: bareRps, unit: "req/s" }, ratio: r.rps / bareRps, goal: "≥ 0.6 × bare", met: r.rps / bareRps >= 0.6, note: `wrk -c64, ${r.non2xx} non-2xx, p99 ${r.latencyMs.p99} ms (closed loop)` });
+    const t = await throughput(s, "gw-telnyx", telnyxReqs);
+    add({ section, figure: "Gateway throughput, Telnyx-signed (1 process)", value: t.rps, unit: "req/s", baseline: { what: "Ed25519 ceiling of 1 core", value: ceiling, unit: "verifies/s" }, ratio: t.rps / ceiling, goal: "≥ 0.8 × ceiling", met: t.rps / ceiling >= 0.8, note: `${t.non2xx} non-2xx` });
+
+    // p99 at half the measured Resend rate, open model (arrivals do not wait for answers).
+    const rate = Math.max(100, Math.floor(resendRps / 2));
+    const fresh = planTraffic({ messages: Math.ceil((rate * SECONDS * 2) / 1.2), telnyxShare: 0, multiRecipientShare: 0, duplicateShare: 0, reorderShare: 0, openShare: 0.3 }).webhooks;
+    const total = Math.min(fresh.length, rate * SECONDS * 2);
+    const open = await runOpenLoad({
+      target: s.gatewayUrl,
+      rate,
+      total,
+      makeRequest: (i) => ({ path: "/webhooks/resend", headers: signer.resend(fresh[i]!.body, fresh[i]!.deliveryId), body: Buffer.from(fresh[i]!.body) }),
+    });
+    add({ section, figure: `Gateway response p99 at ${rate} req/s (half the Resend throughput), open model`, value: open.latency.p99, unit: "ms", goal: "< 100 ms", met: open.latency.p99 < 100, note: `p50 ${round(open.latency.p50)} ms, max ${round(open.latency.max)} ms, ${open.ok}/${open.sent} 2xx` });
+  });
+
+  // The decisions, each against the 1-process node:http gateway above.
+  await withSystem({ workers: 0, gatewayEnv: { GATEWAY_HTTP: "express" } }, async (s) => {
+    const r = await throughput(s, "gw-express", resendReqs);
+    add({ section, figure: "Decision: express adapter instead of node:http (Resend)", value: r.rps, unit: "req/s", baseline: { what: "node:http gateway", value: resendRps, unit: "req/s" }, ratio: r.rps / resendRps, note: `p99 ${r.latencyMs.p99} ms` });
+  });
+  await withSystem({ workers: 0, gatewayEnv: { GATEWAY_PROCESSES: "2" } }, async (s) => {
+    const r = await throughput(s, "gw-cluster-resend", resendReqs);
+    add({ section, figure: "Decision: 2 gateway processes (node:cluster), Resend", value: r.rps, unit: "req/s", baseline: { what: "1 process", value: resendRps, unit: "req/s" }, ratio: r.rps / resendRps });
+    const t = await throughput(s, "gw-cluster-telnyx", telnyxReqs);
+    add({ section, figure: "Decision: 2 gateway processes (node:cluster), Telnyx", value: t.rps, unit: "req/s", baseline: { what: "Ed25519 ceiling of 2 cores", value: 2 * ceiling, unit: "verifies/s" }, ratio: t.rps / (2 * ceiling) });
+  });
+  await withSystem({ workers: 0, gatewayEnv: { FLOODGATE_ED25519: "node" } }, async (s) => {
+    const t = await throughput(s, "gw-nodecrypto-telnyx", telnyxReqs);
+    add({ section, figure: "Decision: Telnyx with node:crypto Ed25519 instead of libsodium", value: t.rps, unit: "req/s", baseline: { what: "node:crypto ceiling of 1 core", value: nodeCeiling, unit: "verifies/s" }, ratio: t.rps / nodeCeiling });
+  });
+}
+
+function deliveredEvent(messageId: string, i: number): NormalizedEvent {
+  return {
+    provider: "telnyx",
+    providerEventId: `${messageId}-e:+1555${String(i).padStart(7, "0")}`,
+    providerMessageId: messageId,
+    recipient: `+1555${String(i).padStart(7, "0")}`,
+    type: "message.finalized",
+    status: "delivered",
+    rawStatus: "delivered",
+    occurredAt: Date.now(),
+    errorCode: null,
+    errorMessage: null,
+  };
+}
+
+async function insertRecipients(s: System, batch: string, n: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, (_, i) => `${batch}-${i}`);
+  await s.pool.query("INSERT INTO batches (id) VALUES ($1)", [batch]);
+  for (let i = 0; i < n; i += 10_000) {
+    await s.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) SELECT 'r-' || m, $1, 'telnyx', m FROM unnest($2::text[]) AS m", [batch, ids.slice(i, i + 10_000)]);
+  }
+  return ids;
+}
+
+async function workerFigures(): Promise<void> {
+  const section = "Worker";
+  const production = { WEBHOOK_FLUSH_INTERVAL: "1000", WEBHOOK_ACK_WAIT_MS: "30000", PARKED_REMATCH_INTERVAL_MS: "1000" };
+  await withSystem({ workers: 0, workerEnv: production }, async (s) => {
+    const n = WORKER_EVENTS;
+    // The raw PostgreSQL ceiling for the same kind of rows: one UPDATE … FROM unnest per 1,000 rows.
+    const pgIds = await insertRecipients(s, "bench-pg", n);
+    const pgStart = performance.now();
+    for (let i = 0; i < n; i += 1000) {
+      await s.pool.query(
+        "UPDATE recipients r SET status = 'delivered', delivered_at = now(), address = u.m, updated_at = now() FROM unnest($1::text[]) AS u(m) WHERE r.id = 'r-' || u.m",
+        [pgIds.slice(i, i + 1000)],
+      );
+    }
+    const pgRate = n / ((performance.now() - pgStart) / 1000);
+
+    // Prefill the stream, then start a worker and time it applying everything.
+    const ids = await insertRecipients(s, "bench-worker", n);
+    const publisher = createPublisher(s.queueConnection, { timeoutMs: 30_000, maxInFlight: 256 });
+    const subject = subjectFor(s.queue.subjectPrefix, "telnyx", "message.finalized");
+    log(`prefilling ${n} webhooks`);
+    for (let i = 0; i < n; i += 1000) {
+      await Promise.all(ids.slice(i, i + 1000).map((id, k) => publisher.publish(subject, encodeEvents([deliveredEvent(id, i + k)]), `bench:${id}`)));
+    }
+    const applied = async () => (await s.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM applied_events")).rows[0]!.n;
+    const worker = await s.startWorker();
+    const pid = worker.child.pid!;
+    const rss = sampleRss(pid, 50);
+    let first = 0;
+    let startCpu = 0;
+    let t0 = 0;
+    await waitFor("first events applied", async () => {
+      first = await applied();
+      return first > 0;
+    }, 30_000, 20);
+    t0 = performance.now();
+    startCpu = procStats(pid).cpuSeconds;
+    await waitFor("all events applied", async () => (await applied()) >= n, 300_000, 50);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = procStats(pid).cpuSeconds - startCpu;
+    const peakRss = rss.stop();
+    const rate = (n - first) / seconds;
+    add({ section, figure: `Worker events applied per second (1 process, batches of 100, 10 in parallel)`, value: rate, unit: "events/s", baseline: { what: "raw PostgreSQL UPDATE…FROM unnest ×1000", value: pgRate, unit: "rows/s" }, ratio: rate / pgRate, goal: "≥ 10,000/s and ≥ 0.4 × raw", met: rate >= 10_000 && rate / pgRate >= 0.4 });
+    add({ section, figure: "Worker peak RSS while applying", value: peakRss / 2 ** 20, unit: "MB", goal: "≤ 100 MB at 10 k/s", met: peakRss / 2 ** 20 <= 100, note: `at ${round(rate)} events/s` });
+    add({ section, figure: "Worker CPU per 10 k events", value: (cpu / (n - first)) * 10_000, unit: "CPU s", goal: "≤ 0.5 CPU s", met: (cpu / (n - first)) * 10_000 <= 0.5 });
+  });
+}
+
+async function endToEndFigures(): Promise<void> {
+  const section = "End to end";
+  const production = { WEBHOOK_FLUSH_INTERVAL: "1000", WEBHOOK_ACK_WAIT_MS: "30000", PARKED_REMATCH_INTERVAL_MS: "1000" };
+  await withSystem({ workers: 1, workerEnv: production }, async (s) => {
+    const messages = Math.ceil((E2E_RATE * E2E_SECONDS) / 2.25);
+    log(`sustained run: ${E2E_RATE} webhooks/s for ~${E2E_SECONDS} s (${messages} messages)`);
+    const r = await runLoad({
+      gatewayUrl: s.gatewayUrl,
+      databaseUrl: s.database.url,
+      signer,
+      rate: E2E_RATE,
+      messages,
+      telnyxShare: 0.5,
+      multiRecipientShare: 0.05,
+      duplicateShare: 0.05,
+      reorderShare: 0.1,
+      openShare: 0.3,
+      settleTimeoutMs: 120_000,
+      onProgress: (line) => log(line),
+    });
+    add({ section, figure: `End to end p99 at ${E2E_RATE} webhooks/s for ${round(r.load.durationMs / 1000)} s (send → row changed)`, value: r.endToEnd.p99, unit: "ms", goal: "< 2000 ms", met: r.endToEnd.p99 < 2000 && r.correctness.ok, note: `p50 ${round(r.endToEnd.p50)} ms; achieved ${round(r.load.achievedRate)} req/s; response p99 ${round(r.latency.p99)} ms; ${r.load.ok}/${r.load.sent} 2xx; exactly-once check ${r.correctness.ok ? "passed" : "FAILED"}` });
+    add({ section, figure: "End to end p50", value: r.endToEnd.p50, unit: "ms", goal: "< 5 s processing delay", met: r.endToEnd.p50 < 5000 });
+  });
+}
+
+async function storageFigures(): Promise<void> {
+  const section = "JetStream storage";
+  await withSystem({ workers: 0 }, async (s) => {
+    const plan = planTraffic({ messages: 10_000, telnyxShare: 0.5, multiRecipientShare: 0.05, duplicateShare: 0, reorderShare: 0, openShare: 0.3 });
+    const r = await runOpenLoad({
+      target: s.gatewayUrl,
+      rate: 3000,
+      total: plan.webhooks.length,
+      makeRequest: (i) => {
+        const w = plan.webhooks[i]!;
+        return { path: `/webhooks/${w.provider}`, headers: w.provider === "telnyx" ? signer.telnyx(w.body) : signer.resend(w.body, w.deliveryId), body: Buffer.from(w.body) };
+      },
+    });
+    const { state } = await s.queueConnection.jsm.streams.info(s.queue.stream);
+    const perWebhook = state.bytes / r.ok;
+    add({ section, figure: "Stored bytes per queued webhook (mixed Telnyx/Resend)", value: perWebhook, unit: "B", goal: "≤ 100 B (10 M in 1 GB)", met: perWebhook <= 100, note: `${state.messages} messages, ${state.bytes} B; ${round(1e9 / perWebhook / 1e6)} M webhooks per GB` });
+  });
+}
+
+function markdown(): string {
+  const lines = [
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${new Date().toISOString().slice(0, 16)}Z.`,
+    "",
+    "| figure | value | baseline (same run) | ratio | goal | met |",
+    "|---|---|---|---|---|---|",
+  ];
+  for (const f of figures) {
+    const baseline = f.baseline ? `${f.baseline.what}: ${round(f.baseline.value)} ${f.baseline.unit}` : "";
+    const met = f.met === undefined ? "" : f.met ? "yes" : "**no**";
+    lines.push(`| ${f.figure}${f.note ? ` <br><sub>${f.note}</sub>` : ""} | ${round(f.value)} ${f.unit} | ${baseline} | ${f.ratio !== undefined ? `×${f.ratio.toFixed(2)}` : ""} | ${f.goal ?? ""} | ${met} |`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+async function main(): Promise<void> {
+  await ensureWrk();
+  await mkdir(OUT, { recursive: true });
+  const dir = await mkdtemp(join(tmpdir(), "fg-bench-"));
+  const only = process.env.BENCH_ONLY?.split(",");
+  const want = (name: string) => !only || only.includes(name);
+  try {
+    if (want("gateway")) await gatewayFigures(dir);
+    if (want("worker")) await workerFigures();
+    if (want("e2e")) await endToEndFigures();
+    if (want("storage")) await storageFigures();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const md = markdown();
+  await writeFile(join(OUT, "results.json"), JSON.stringify({ machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, at: new Date().toISOString(), figures }, null, 2));
+  await writeFile(join(OUT, "results.md"), md);
+  console.log(md);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
