@@ -22,6 +22,15 @@ export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env) {
       WEBHOOK_STREAM_HEADROOM_PERCENT: intVar(2, 0, 50),
       /** How often the stream's fill level is read for that check, ms. */
       CAPACITY_CHECK_MS: intVar(500, 10, 60_000),
+      /**
+       * `on`: webhooks answered in the same event-loop turn share one JetStream message per
+       * subject (several times the throughput, a fraction of the storage); each is still answered
+       * only after its message is stored. Dedup of provider retries then happens in the worker's
+       * ledger instead of JetStream's msg-id window. `off`: one message per webhook, Nats-Msg-Id set.
+       */
+      GATEWAY_GROUPING: enumVar(["on", "off"] as const, "on"),
+      /** Most events in one grouped message. */
+      GATEWAY_GROUP_MAX_EVENTS: intVar(500, 1, 100_000),
       /** `node` (bare node:http, the fast path) or `express` (the express adapter). */
       GATEWAY_HTTP: enumVar(["node", "express"] as const, "node"),
       /** Gateway processes sharing PORT (node:cluster); metrics are aggregated on METRICS_PORT. */

@@ -1,13 +1,22 @@
 import { createServer, type Server } from "node:http";
 import express from "express";
 import { AggregatorRegistry } from "prom-client";
-import { createIngest, createNodeWebhookHandler, type IngestResult } from "@floodgate/ingest";
+import { createIngest, createNodeWebhookHandler, type EventPublisher, type IngestResult } from "@floodgate/ingest";
 import { createWebhookRouter } from "@floodgate/ingest/express";
-import { createProviderRegistry, createProviderRuntime, ProviderConfigError, type ProviderDefinition, type ProviderRuntime } from "@floodgate/provider-kit";
+import {
+  createProviderRegistry,
+  createProviderRuntime,
+  encodeEvents,
+  ProviderConfigError,
+  type NormalizedEvent,
+  type ProviderDefinition,
+  type ProviderRuntime,
+} from "@floodgate/provider-kit";
 import {
   QueueFullError,
   connectQueue,
   createCapacityGuard,
+  createGroupingPublisher,
   createPublisher,
   ensureStream,
   subjectFor,
@@ -89,7 +98,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     log: log.child({ component: "capacity" }),
   });
   await guard.refresh();
-  const publisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: env.PUBLISH_MAX_IN_FLIGHT, guard });
+  const queuePublisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: env.PUBLISH_MAX_IN_FLIGHT, guard });
+  let publisher: EventPublisher;
+  if (env.GATEWAY_GROUPING === "on") {
+    const grouping = createGroupingPublisher<NormalizedEvent>(queuePublisher, { encode: encodeEvents, maxItems: env.GATEWAY_GROUP_MAX_EVENTS });
+    publisher = { publish: (subject, events) => grouping.publish(subject, events) };
+  } else {
+    publisher = { publish: (subject, events, deliveryId) => queuePublisher.publish(subject, encodeEvents(events), deliveryId) };
+  }
 
   const ingest = createIngest({
     providers: registry,
@@ -99,14 +115,14 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     classifyPublishError: (err) => (err instanceof QueueFullError ? "queue_full" : "queue_unavailable"),
   });
 
-  // `webhookId` (provider:delivery id, the JetStream Nats-Msg-Id) follows a webhook into the
-  // worker's logs. Payloads are never logged; rejections say why, not what.
+  // `webhookId` (provider:delivery id) and, at debug level, the events' `eventIds` follow a webhook
+  // into the worker's logs. Payloads are never logged; rejections say why, not what.
   const onResult = (result: IngestResult, seconds: number) => {
     metrics.observe(result, seconds);
     const fields = { webhookId: result.messageId, provider: result.provider, type: result.type, outcome: result.outcome, status: result.status, ms: Math.round(seconds * 1e4) / 10 };
     if (result.status >= 500) log.warn({ ...fields, reason: result.reason, detail: result.detail }, "webhook not queued");
     else if (result.status >= 400) log.info({ ...fields, reason: result.reason, detail: result.detail }, "webhook rejected");
-    else if (log.isLevelEnabled("debug")) log.debug({ ...fields, events: result.events }, "webhook queued");
+    else if (log.isLevelEnabled("debug")) log.debug({ ...fields, events: result.events, eventIds: result.normalized?.map((e) => e.providerEventId) }, "webhook queued");
   };
 
   const ops = {
@@ -147,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   await listen(server, env.PORT, env.HOST);
   const metricsServer = options.serveMetrics === false ? undefined : await startOpsServer(env.METRICS_PORT, env.HOST, ops);
-  log.info({ port: addressPort(server), metricsPort: metricsServer ? addressPort(metricsServer) : undefined, providers: registry.ids, http: env.GATEWAY_HTTP, stream: queueConfig.stream }, "gateway listening");
+  log.info({ port: addressPort(server), metricsPort: metricsServer ? addressPort(metricsServer) : undefined, providers: registry.ids, http: env.GATEWAY_HTTP, grouping: env.GATEWAY_GROUPING, stream: queueConfig.stream }, "gateway listening");
 
   return {
     server,

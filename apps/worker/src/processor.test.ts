@@ -14,6 +14,10 @@ function event(id: string): NormalizedEvent {
   return { provider: "p", providerEventId: id, providerMessageId: `m-${id}`, recipient: "", type: "t", status: "delivered", rawStatus: "delivered", occurredAt: 1, errorCode: null, errorMessage: null };
 }
 
+function grouped(id: string, eventIds: string[], deliveryCount = 1): FakeMsg {
+  return msg(id, deliveryCount, encodeEvents(eventIds.map(event)));
+}
+
 function msg(id: string, deliveryCount = 1, data?: Uint8Array): FakeMsg {
   const m: FakeMsg = {
     id,
@@ -31,7 +35,7 @@ function msg(id: string, deliveryCount = 1, data?: Uint8Array): FakeMsg {
 const ok = (n: number): ApplyResult => ({ applied: n, duplicates: 0, parked: 0, unchanged: 0, invalid: 0, byType: [{ provider: "p", type: "t", applied: n, duplicates: 0, parked: 0, invalid: 0 }] });
 
 function setup(apply: (events: NormalizedEvent[]) => Promise<ApplyResult>, extra: { stopping?: () => boolean; deadLetterFails?: boolean } = {}) {
-  const dead: { id: string; reason: string; error: string }[] = [];
+  const dead: { id: string; reason: string; error: string; only?: string[] }[] = [];
   const applied: string[][] = [];
   const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), { halfOpenAfter: 5, breaker: new ConsecutiveBreaker(2) });
   const flush = createProcessor<FakeMsg>({
@@ -40,9 +44,9 @@ function setup(apply: (events: NormalizedEvent[]) => Promise<ApplyResult>, extra
       applied.push(events.map((e) => e.providerEventId));
       return r;
     },
-    async deadLetter(m, why) {
+    async deadLetter(m, why, only) {
       if (extra.deadLetterFails) throw new Error("dlq stream full");
-      dead.push({ id: m.id, ...why });
+      dead.push({ id: m.id, ...why, ...(only ? { only: only.map((e) => e.providerEventId) } : {}) });
       m.term();
     },
     breaker,
@@ -136,5 +140,32 @@ describe("batch processor", () => {
     await flush([msg("h1", 9)]);
     expect(dead).toMatchObject([{ id: "h1", reason: "max_deliveries" }]);
     expect(applied).toEqual([]);
+  });
+
+  it("in a grouped message, applies every event but the culprit and retries the message", async () => {
+    const committed = new Set<string>();
+    const { flush, dead } = setup(async (events) => {
+      if (events.some((e) => e.providerEventId === "x3")) throw Object.assign(new Error("bad"), { code: "22021" });
+      for (const e of events) committed.add(e.providerEventId);
+      return ok(events.length);
+    });
+    const m = grouped("i1", ["x1", "x2", "x3", "x4", "x5"]);
+    const other = msg("i2");
+    await flush([m, other]);
+    expect([...committed].sort()).toEqual(["i2", "x1", "x2", "x4", "x5"]);
+    expect(other.disposition).toBe("ack");
+    expect(m.disposition).toMatch(/^nak:/);
+    expect(dead).toEqual([]);
+  });
+
+  it("dead-letters only the culprit of a grouped message once retries are used up, and settles the message", async () => {
+    const { flush, dead } = setup(async (events) => {
+      if (events.some((e) => e.providerEventId === "y2")) throw Object.assign(new Error("bad"), { code: "22021" });
+      return ok(events.length);
+    });
+    const m = grouped("j1", ["y1", "y2", "y3"], 4);
+    await flush([m]);
+    expect(dead).toEqual([{ id: "j1", reason: "apply_failed", error: "Error 22021: bad", only: ["y2"] }]);
+    expect(m.disposition).toBe("term");
   });
 });

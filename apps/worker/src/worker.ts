@@ -17,6 +17,7 @@ import {
   type QueueConnection,
 } from "@floodgate/queue";
 import { closeServer, startOpsServer, type Logger } from "@floodgate/service";
+import { encodeEvents } from "@floodgate/provider-kit";
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
 import { createAdminHandler } from "./admin.js";
 import { createDeadLetterOps } from "./dead-letters.js";
@@ -81,7 +82,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   const flush = createProcessor<JsMsg>({
     apply: (events) => applyEvents(db, events),
-    deadLetter: (m, why) => deadLetter(queue.js, dlq, m, why),
+    deadLetter: (m, why, events) => deadLetter(queue.js, dlq, m, why, events ? encodeEvents(events) : undefined),
     breaker,
     retries: env.WEBHOOK_RETRY_ATTEMPTS,
     backoff: { baseMs: env.WEBHOOK_RETRY_BASE_MS, maxMs: env.WEBHOOK_RETRY_MAX_MS },
@@ -97,7 +98,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       if (result.invalid > 0) log.error({ invalid: result.invalid }, "events with invalid fields were skipped");
       if (log.isLevelEnabled("debug")) {
         const { byType: _byType, ...totals } = result;
-        log.debug({ webhookIds: msgs.map(webhookIdOf), messages: msgs.length, events: events.length, ...totals, ms: Math.round(seconds * 1e4) / 10 }, "batch applied");
+        log.debug(
+          { eventIds: events.map((e) => e.providerEventId), webhookIds: msgs.map(webhookIdOf).filter(Boolean), messages: msgs.length, events: events.length, ...totals, ms: Math.round(seconds * 1e4) / 10 },
+          "batch applied",
+        );
       }
     },
     onOutcome(outcome, m, _detail, events) {
@@ -106,12 +110,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         // has its subject's tokens to go by.
         const [provider, type] = events?.[0] ? [events[0].provider, events[0].type] : m.subject.split(".").slice(-2);
         metrics.processed.inc({ provider: provider ?? "unknown", type: type ?? "unknown", outcome: "dead_lettered" }, Math.max(1, events?.length ?? 1));
-      } else if (outcome === "retry") {
-        metrics.retries.inc();
       } else {
-        metrics.held.inc();
+        metrics.retries.inc();
       }
     },
+    onHeld: () => metrics.held.inc(),
     log,
   });
 

@@ -1,4 +1,4 @@
-import { decodeEvents, type NormalizedEvent } from "@floodgate/provider-kit";
+import type { NormalizedEvent } from "@floodgate/provider-kit";
 import { describe, expect, it } from "vitest";
 import { createIngest, type EventPublisher, type IngestProvider, type IngestRequest } from "./ingest.js";
 import { OUTCOME_STATUS } from "./outcome.js";
@@ -49,10 +49,10 @@ const req = (body: string, over: Partial<IngestRequest> = {}): IngestRequest => 
 });
 
 describe("createIngest", () => {
-  const published: { subject: string; data: Uint8Array; msgId: string }[] = [];
+  const published: { subject: string; events: NormalizedEvent[]; msgId: string }[] = [];
   const okPublisher: EventPublisher = {
-    async publish(subject, data, msgId) {
-      published.push({ subject, data, msgId });
+    async publish(subject, events, msgId) {
+      published.push({ subject, events, msgId });
       return { duplicate: published.filter((p) => p.msgId === msgId).length > 1 };
     },
   };
@@ -64,7 +64,8 @@ describe("createIngest", () => {
     expect(r).toMatchObject({ outcome: "accepted", status: 202, provider: "fake", type: "message.finalized", events: 2, messageId: "fake:d-2" });
     expect(published).toHaveLength(1);
     expect(published[0]!.subject).toBe("webhook.fake.message_finalized");
-    expect(decodeEvents(published[0]!.data).map((e) => e.providerEventId)).toEqual(["a", "b"]);
+    expect(published[0]!.events.map((e) => e.providerEventId)).toEqual(["a", "b"]);
+    expect(published[0]!.msgId).toBe("fake:d-2");
   });
 
   it("answers a JetStream duplicate with 200 duplicate", async () => {

@@ -1,5 +1,4 @@
 import type { NormalizedEvent } from "@floodgate/provider-kit";
-import { encodeEvents } from "@floodgate/provider-kit";
 import { httpStatusFor, type IngestOutcome } from "./outcome.js";
 
 /** A request as any HTTP framework can describe it. Header names must be lower-case. */
@@ -26,6 +25,8 @@ export interface IngestResult {
   detail?: string;
   /** Number of normalized events the webhook carried. */
   events?: number;
+  /** The events themselves (a reference, for debug logging of their ids). */
+  normalized?: readonly NormalizedEvent[];
   /** Delivery-level idempotency key, used as JetStream's `Nats-Msg-Id`. */
   messageId?: string;
 }
@@ -48,9 +49,12 @@ export type ProviderHandleResult =
   | { ok: true; id: string; events: NormalizedEvent[] }
   | { ok: false; reason: string; detail?: string };
 
-/** Stores one encoded webhook durably; resolves only once the queue has acknowledged it. */
+/**
+ * Stores a webhook's events durably; resolves only once the queue has acknowledged them.
+ * `deliveryId` (`<provider>:<delivery id>`) is the idempotency key of the whole webhook.
+ */
 export interface EventPublisher {
-  publish(subject: string, data: Uint8Array, msgId: string): Promise<{ duplicate: boolean }>;
+  publish(subject: string, events: NormalizedEvent[], deliveryId: string): Promise<{ duplicate: boolean }>;
 }
 
 export interface IngestOptions {
@@ -129,8 +133,8 @@ export function createIngest(options: IngestOptions): Ingest {
 
     const messageId = `${id}:${handled.id}`;
     try {
-      const ack = await publisher.publish(subjectFor(id, eventType), encodeEvents(events), messageId);
-      return result(ack.duplicate ? "duplicate" : "accepted", { provider: id, type: eventType, events: events.length, messageId });
+      const ack = await publisher.publish(subjectFor(id, eventType), events, messageId);
+      return result(ack.duplicate ? "duplicate" : "accepted", { provider: id, type: eventType, events: events.length, normalized: events, messageId });
     } catch (err) {
       const outcome = classify(err);
       return result(outcome, {

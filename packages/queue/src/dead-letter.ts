@@ -102,11 +102,18 @@ function providerAndType(subject: string): [string, string] {
 }
 
 /**
- * Moves a message to the dead-letter stream: publishes a copy with the reason, the last error
+ * Moves a message (or the failed part of it) to the dead-letter stream: publishes a copy with the reason, the last error
  * and the attempt count, waits for JetStream's ack, and only then terminates the original, so a
  * crash in between leaves it in the work queue (and the copy's msg id makes the retry a no-op).
  */
-export async function deadLetter(js: JetStreamClient, dlq: DeadLetterConfig, msg: JsMsg, why: { reason: string; error: string }): Promise<void> {
+export async function deadLetter(
+  js: JetStreamClient,
+  dlq: DeadLetterConfig,
+  msg: JsMsg,
+  why: { reason: string; error: string },
+  /** The part of the message to keep, when only some of its events failed (default: all of it). */
+  data: Uint8Array = msg.data,
+): Promise<void> {
   const h = createHeaders();
   const [provider, type] = providerAndType(msg.subject);
   h.set(DLQ_HEADERS.reason, why.reason);
@@ -117,7 +124,7 @@ export async function deadLetter(js: JetStreamClient, dlq: DeadLetterConfig, msg
   const original = msg.headers?.get("Nats-Msg-Id");
   if (original) h.set(DLQ_HEADERS.msgId, original);
   h.set(DLQ_HEADERS.at, String(Date.now()));
-  await js.publish(`${dlq.subjectPrefix}.${provider}.${type}`, msg.data, { headers: h, msgID: `dlq:${msg.info.stream}:${msg.seq}` });
+  await js.publish(`${dlq.subjectPrefix}.${provider}.${type}`, data, { headers: h, msgID: `dlq:${msg.info.stream}:${msg.seq}` });
   msg.term();
 }
 

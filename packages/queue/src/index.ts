@@ -41,3 +41,4 @@ export {
   type DeadLetterFilter,
 } from "./dead-letter.js";
 export { createCapacityGuard, type CapacityGuard, type CapacityGuardOptions } from "./capacity-guard.js";
+export { createGroupingPublisher, type GroupingPublisher, type GroupingPublisherOptions } from "./grouping-publisher.js";

@@ -23,7 +23,7 @@ const lines = (output: string) =>
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe("logs", () => {
-  it("carry the same webhookId in the gateway and the worker, as JSON lines", async () => {
+  it("carry the same event id in the gateway and the worker, as JSON lines", async () => {
     const messageId = randomUUID();
     const eventId = randomUUID();
     await sys.pool.query("INSERT INTO batches (id) VALUES ('logs')");
@@ -31,12 +31,14 @@ describe("logs", () => {
     const body = telnyxBody({ eventId, messageId, to: [{ phone: "+15555550177", status: "delivered" }] });
     expect((await fetch(`${sys.gatewayUrl}/webhooks/telnyx`, { method: "POST", headers: sys.signer.telnyx(body), body })).status).toBe(202);
     await waitFor("applied", async () => (await sys.pool.query("SELECT status FROM recipients WHERE id = 'r-logs'")).rows[0]?.status === "delivered", 15_000);
-    const webhookId = `telnyx:${eventId}`;
-    await waitFor("worker logged the batch", () => lines(sys.workers[0]!.output()).some((l) => (l.webhookIds as string[] | undefined)?.includes(webhookId)), 5_000);
+    // The webhook's event id (Telnyx: `<data.id>:<phone>`) is in both processes' lines.
+    const eventKey = `${eventId}:+15555550177`;
+    const has = (l: Record<string, unknown>) => (l.eventIds as string[] | undefined)?.includes(eventKey) ?? false;
+    await waitFor("worker logged the batch", () => lines(sys.workers[0]!.output()).some(has), 5_000);
 
-    const gatewayLine = lines(sys.gateway.output()).find((l) => l.webhookId === webhookId);
-    expect(gatewayLine).toMatchObject({ msg: "webhook queued", provider: "telnyx", outcome: "accepted", status: 202, service: "floodgate-gateway" });
-    const workerLine = lines(sys.workers[0]!.output()).find((l) => (l.webhookIds as string[] | undefined)?.includes(webhookId));
+    const gatewayLine = lines(sys.gateway.output()).find(has);
+    expect(gatewayLine).toMatchObject({ msg: "webhook queued", webhookId: `telnyx:${eventId}`, provider: "telnyx", outcome: "accepted", status: 202, service: "floodgate-gateway" });
+    const workerLine = lines(sys.workers[0]!.output()).find(has);
     expect(workerLine).toMatchObject({ msg: "batch applied", service: "floodgate-worker", applied: 1 });
 
     // Nothing at info level or above carries the payload (the phone number) or a secret.

@@ -94,7 +94,9 @@ describe("gateway → JetStream → worker → PostgreSQL", () => {
 
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) statuses.push((await postTelnyx(body)).status);
-    expect(statuses).toEqual([202, 200, 200, 200, 200]); // then JetStream's dedup window says "duplicate"
+    // With grouping (the default) every copy is stored and the ledger recognizes the retries;
+    // JetStream's own dedup is tested with grouping off below.
+    expect(statuses).toEqual([202, 202, 202, 202, 202]);
 
     // Redeliveries that JetStream cannot dedupe (other message ids): the ledger must.
     const conn = await connectQueue({ servers: sys.natsUrl, name: "test-redeliver" });
@@ -119,7 +121,7 @@ describe("gateway → JetStream → worker → PostgreSQL", () => {
     }
     await waitFor("row delivered", async () => (await row(messageId))?.status === "delivered", 15_000);
     await waitFor("stream drained", async () => {
-      return (await ledgerCount()) === before + 1 && (await scrapeSum(sys.workerMetricsUrl(0), "webhook_processed_total", 'outcome="duplicate"')) >= 4;
+      return (await ledgerCount()) === before + 1 && (await scrapeSum(sys.workerMetricsUrl(0), "webhook_processed_total", 'outcome="duplicate"')) >= 8;
     }, 15_000);
     expect(await ledgerCount()).toBe(before + 1);
     expect(await batchRow(batch)).toMatchObject({ total_count: 1, delivered_count: 1, queued_count: 0 });
@@ -171,4 +173,26 @@ describe("gateway → JetStream → worker → PostgreSQL", () => {
     expect(await parked()).toBe(0);
     expect(await batchRow(batch)).toMatchObject({ total_count: 1, delivered_count: 1, queued_count: 0 });
   });
+});
+
+describe("with GATEWAY_GROUPING=off", () => {
+  it("JetStream's msg-id window answers provider retries as duplicates, and they count once", async () => {
+    const single = await startSystem({ gatewayEnv: { GATEWAY_GROUPING: "off" } });
+    try {
+      const messageId = randomUUID();
+      await single.pool.query("INSERT INTO batches (id) VALUES ('single')");
+      await single.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) VALUES ('r-single', 'single', 'telnyx', $1)", [messageId]);
+      const body = telnyxBody({ messageId, to: [{ phone: "+15555550103", status: "delivered" }] });
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await fetch(`${single.gatewayUrl}/webhooks/telnyx`, { method: "POST", headers: single.signer.telnyx(body), body })).status);
+      expect(statuses).toEqual([202, 200, 200, 200, 200]);
+      const info = await single.queueConnection.jsm.streams.info(single.queue.stream);
+      expect(info.state.last_seq).toBe(1); // stored once
+      await waitFor("applied", async () => (await single.pool.query("SELECT status FROM recipients WHERE id = 'r-single'")).rows[0]?.status === "delivered", 15_000);
+      expect((await single.pool.query("SELECT delivered_count FROM batches WHERE id = 'single'")).rows[0]).toEqual({ delivered_count: 1 });
+      await single.assertInvariant();
+    } finally {
+      await single.stop();
+    }
+  }, 60_000);
 });

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { createGroupingPublisher } from "./grouping-publisher.js";
+import { QueueFullError } from "./errors.js";
+import type { Publisher } from "./publisher.js";
+
+function fakePublisher(fail?: (subject: string) => Error | undefined) {
+  const sent: { subject: string; data: string; msgId: string }[] = [];
+  const publisher: Publisher = {
+    async publish(subject, data, msgId) {
+      const err = fail?.(subject);
+      if (err) throw err;
+      sent.push({ subject, data: Buffer.from(data).toString(), msgId });
+      return { seq: sent.length, duplicate: false };
+    },
+    inFlight: 0,
+    waiting: 0,
+  };
+  return { publisher, sent };
+}
+
+const encode = (items: string[]) => Buffer.from(items.join(","));
+
+describe("grouping publisher", () => {
+  it("publishes what callers add in one turn as one message per subject, and answers each after it is stored", async () => {
+    const { publisher, sent } = fakePublisher();
+    const g = createGroupingPublisher(publisher, { encode });
+    const results = await Promise.all([g.publish("a", ["1"]), g.publish("a", ["2", "3"]), g.publish("b", ["x"]), g.publish("a", ["4"])]);
+    expect(sent.map((s) => [s.subject, s.data])).toEqual([
+      ["a", "1,2,3,4"],
+      ["b", "x"],
+    ]);
+    expect(results.map((r) => r.seq)).toEqual([1, 1, 2, 1]);
+    expect(new Set(sent.map((s) => s.msgId)).size).toBe(2);
+    expect(g.stats).toEqual({ groups: 2, items: 5 });
+  });
+
+  it("starts a new group once one is full", async () => {
+    const { publisher, sent } = fakePublisher();
+    const g = createGroupingPublisher(publisher, { encode, maxItems: 2 });
+    await Promise.all([g.publish("a", ["1"]), g.publish("a", ["2"]), g.publish("a", ["3"])]);
+    expect(sent.map((s) => s.data)).toEqual(["1,2", "3"]);
+  });
+
+  it("rejects every caller of a group the queue refused, and no one else", async () => {
+    const { publisher } = fakePublisher((subject) => (subject === "full" ? new QueueFullError("max_msgs", "full") : undefined));
+    const g = createGroupingPublisher(publisher, { encode });
+    const outcomes = await Promise.allSettled([g.publish("full", ["1"]), g.publish("full", ["2"]), g.publish("ok", ["3"])]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "fulfilled"]);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toBeInstanceOf(QueueFullError);
+  });
+});
