@@ -106,10 +106,11 @@ describe("encodeEvents / decodeEvents", () => {
     expect(decodeEvents(host.subarray(5, 5 + encoded.length))).toEqual([telnyx, resend]);
   });
 
-  it("is compact: typical Telnyx 124 B, Resend 120 B, a 3-recipient Telnyx webhook under 2x one event", () => {
+  it("is compact: typical Telnyx 84 B, Resend 100 B, a 3-recipient Telnyx webhook under 2x one event", () => {
     // These sizes are quoted in codec.ts and the package README; update both if the format changes.
-    expect(encodeEvents([telnyx]).length).toBe(124);
-    expect(encodeEvents([resend]).length).toBe(120);
+    // (Version 1 took 124 and 120 B: v2 stores canonical UUIDs as 16 raw bytes.)
+    expect(encodeEvents([telnyx]).length).toBe(84);
+    expect(encodeEvents([resend]).length).toBe(100);
     expect(encodeEvents([telnyx]).length).toBeLessThan(JSON.stringify(telnyx).length / 2);
     const three = ["+15555550100", "+15555550101", "+15555550102"].map((r) => ({
       ...telnyx,
@@ -161,7 +162,39 @@ describe("decodeEvents on corrupt input", () => {
   });
 
   it("rejects an unknown version", () => {
-    for (const version of [0, 2, 255]) expectDecodeError(Uint8Array.from([version, ...good.subarray(1)]), /unsupported version/);
+    for (const version of [0, 3, 255]) expectDecodeError(Uint8Array.from([version, ...good.subarray(1)]), /unsupported version/);
+  });
+
+  it("still decodes version 1, which messages queued before an upgrade use", () => {
+    const str = (v: string) => [v.length, ...Buffer.from(v)];
+    const v1 = Uint8Array.from([
+      1, 1, // version 1, one event
+      WIRE_STATUSES.indexOf("delivered"), 0x04, // status, flags: rawStatus == status
+      0, 0, 0x01, 0x8e, 0x4a, 0x9c, // occurredAt (u48)
+      0, ...str("telnyx"), 0, ...str("message.finalized"), // provider, type (new table entries)
+      ...str("6f1c9a9e-1111-4c2b-9a55-2d8f0b7e0001"), ...str("msg-1"), ...str("+15555550100"),
+    ]);
+    expect(decodeEvents(v1)).toEqual([
+      {
+        provider: "telnyx",
+        providerEventId: "6f1c9a9e-1111-4c2b-9a55-2d8f0b7e0001",
+        providerMessageId: "msg-1",
+        recipient: "+15555550100",
+        type: "message.finalized",
+        status: "delivered",
+        rawStatus: "delivered",
+        occurredAt: 0x018e4a9c,
+        errorCode: null,
+        errorMessage: null,
+      },
+    ]);
+  });
+
+  it("keeps upper-case or malformed UUIDs as plain strings", () => {
+    for (const id of ["6F1C9A9E-1111-4C2B-9A55-2D8F0B7E0001", "6f1c9a9e-1111-4c2b-9a55-2d8f0b7e000", "6f1c9a9e11114c2b9a552d8f0b7e0001xxxx", "6f1c9a9e-1111-4c2b-9a55-2d8f0b7e000g"]) {
+      const e = { ...telnyx, providerEventId: id, recipient: "" };
+      expect(decodeEvents(encodeEvents([e]))[0]!.providerEventId).toBe(id);
+    }
   });
 
   it("rejects a bad status index", () => {

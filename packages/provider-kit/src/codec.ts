@@ -4,10 +4,10 @@ import type { DeliveryStatus, NormalizedEvent } from "./event.js";
 /**
  * Compact binary encoding of a batch of {@link NormalizedEvent}s, for the queue.
  *
- * Layout, version 1 (all integers big-endian, varint = unsigned LEB128, at most 5 bytes):
+ * Layout, version 2 (all integers big-endian, varint = unsigned LEB128, at most 5 bytes):
  *
  * ```
- * u8      version = 1
+ * u8      version = 2 (1 is still decoded: it differs only in `str`, see below)
  * varint  event count
  * per event:
  *   u8    status index into WIRE_STATUSES (the order is part of the format; never reorder)
@@ -20,7 +20,9 @@ import type { DeliveryStatus, NormalizedEvent } from "./event.js";
  *   u48 | f64  occurredAt
  *   ref   provider          ref = varint n: 0 = a string follows and joins the table,
  *   ref   type                    n > 0 = table[n - 1]; the table holds at most 16 strings
- *   str   providerEventId (or its prefix)      str = varint byte length + UTF-8
+ *   str   providerEventId (or its prefix)      str = varint h, then: h = 1: a canonical
+ *                                              lower-case UUID as 16 raw bytes; h even: h/2
+ *                                              bytes of UTF-8 (version 1: h bytes of UTF-8)
  *   str?  providerMessageId
  *   str   recipient
  *   str?  rawStatus, errorCode, errorMessage  (as flagged)
@@ -28,12 +30,12 @@ import type { DeliveryStatus, NormalizedEvent } from "./event.js";
  *
  * Null and empty string stay distinct (presence flags). Lone UTF-16 surrogates are not
  * representable in UTF-8 and come back as U+FFFD. Typical sizes: a Telnyx single-recipient
- * `message.finalized` event is 124 bytes, a Resend `email.delivered` event 120 bytes (see
+ * `message.finalized` event is 84 bytes, a Resend `email.delivered` event 100 bytes (see
  * codec.test.ts), against 313 and 302 bytes as JSON.
  */
 
-/** Encoding version written by {@link encodeEvents}. */
-export const CODEC_VERSION = 1;
+/** Encoding version written by {@link encodeEvents}. Version 1 is still read. */
+export const CODEC_VERSION = 2;
 
 /** Status order on the wire. Appending is compatible; reordering is not. */
 export const WIRE_STATUSES: readonly DeliveryStatus[] = Object.freeze([
@@ -83,17 +85,39 @@ function writeVarint(buf: Buffer, pos: number, value: number): number {
   return pos;
 }
 
+/** `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lower-case hex: provider ids are mostly these. */
+function isCanonicalUuid(value: string): boolean {
+  if (value.length !== 36) return false;
+  for (let i = 0; i < 36; i++) {
+    const c = value.charCodeAt(i);
+    if (i === 8 || i === 13 || i === 18 || i === 23) {
+      if (c !== 0x2d) return false;
+    } else if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function writeString(buf: Buffer, pos: number, value: string): number {
+  if (isCanonicalUuid(value)) {
+    buf[pos++] = 1;
+    for (let i = 0; i < 36; i += 2) {
+      if (value.charCodeAt(i) === 0x2d) i++;
+      buf[pos++] = Number.parseInt(value.slice(i, i + 2), 16);
+    }
+    return pos;
+  }
   const length = value.length;
   const start = pos;
   // Most of what we store is ASCII (ids, phone numbers, addresses): copy it byte by byte and
   // only hand non-ASCII strings to the UTF-8 encoder.
-  pos = writeVarint(buf, pos, length);
+  pos = writeVarint(buf, pos, length * 2);
   for (let i = 0; i < length; i++) {
     const c = value.charCodeAt(i);
     if (c > 0x7f) {
       const bytes = Buffer.byteLength(value, "utf8");
-      pos = writeVarint(buf, start, bytes);
+      pos = writeVarint(buf, start, bytes * 2);
       return pos + buf.write(value, pos, bytes, "utf8");
     }
     buf[pos++] = c;
@@ -189,6 +213,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 class Reader {
   pos = 0;
+  version = CODEC_VERSION;
   readonly table: string[] = [];
   constructor(
     readonly buf: Buffer,
@@ -222,7 +247,21 @@ class Reader {
   }
 
   string(): string {
-    const length = this.varint();
+    const header = this.varint();
+    let length = header;
+    if (this.version >= 2) {
+      if (header === 1) {
+        this.need(16);
+        const hex = this.buf.toString("hex", this.pos, this.pos + 16);
+        this.pos += 16;
+        return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+      }
+      if ((header & 1) !== 0) {
+        this.pos--;
+        this.fail(`bad string header ${header}`);
+      }
+      length = header / 2;
+    }
     this.need(length);
     const start = this.pos;
     const stop = start + length;
@@ -270,10 +309,11 @@ class Reader {
 export function decodeEvents(bytes: Uint8Array): NormalizedEvent[] {
   const reader: Reader = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes.byteLength);
   const version = reader.byte();
-  if (version !== CODEC_VERSION) {
+  if (version !== CODEC_VERSION && version !== 1) {
     reader.pos = 0;
-    reader.fail(`unsupported version ${version}, expected ${CODEC_VERSION}`);
+    reader.fail(`unsupported version ${version}, expected 1 or ${CODEC_VERSION}`);
   }
+  reader.version = version;
   const count = reader.varint();
   if (count * MIN_EVENT_BYTES > reader.end - reader.pos) reader.fail(`event count ${count} exceeds what the data can hold`);
   const events: NormalizedEvent[] = new Array<NormalizedEvent>(count);
