@@ -37,10 +37,7 @@ export function createGroupingPublisher<T>(publisher: Publisher, options: Groupi
   const maxItems = options.maxItems ?? 500;
   const open = new Map<string, Group<T>>();
   let scheduled = false;
-  let seq = 0;
   const stats = { groups: 0, items: 0 };
-  // Unique per process and group; JetStream needs no dedup here, but an id keeps messages traceable.
-  const prefix = `g${process.pid.toString(36)}${Date.now().toString(36)}`;
 
   function flush(subject: string, group: Group<T>): void {
     open.delete(subject);
@@ -53,7 +50,8 @@ export function createGroupingPublisher<T>(publisher: Publisher, options: Groupi
       for (const w of group.waiters) w.reject(err);
       return;
     }
-    publisher.publish(subject, data, `${prefix}-${++seq}`).then(
+    // No Nats-Msg-Id: a group has no delivery id to dedupe on, and the header would cost ~50 B.
+    publisher.publish(subject, data, "").then(
       (r) => {
         for (const w of group.waiters) w.resolve(r);
       },
