@@ -23,5 +23,5 @@ pids=()
 cleanup() { kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true; }
 trap cleanup INT TERM EXIT
 node --enable-source-maps apps/gateway/dist/main.js & pids+=($!)
-node --enable-source-maps apps/worker/dist/main.js & pids+=($!)
+node --max-semi-space-size=1 --max-old-space-size=64 --enable-source-maps apps/worker/dist/main.js & pids+=($!)
 wait -n

@@ -14,6 +14,10 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
       WEBHOOK_MAX_WORKERS: intVar(10, 1, 200),
       /** Unacked messages this worker holds at most (pull buffer included). */
       WORKER_MAX_UNACKED: intVar(1000, 2, 100_000),
+      /** A batch is applied before its messages would carry more events than this (grouped messages hold many). */
+      WEBHOOK_BATCH_MAX_EVENTS: intVar(2000, 1, 100_000),
+      /** Events this worker holds at most (bounds its memory whatever the message sizes). */
+      WORKER_MAX_PENDING_EVENTS: intVar(10_000, 1, 1_000_000),
       /** Health and metrics endpoints. */
       WORKER_PORT: intVar(6002, 0, 65535),
       /** How often parked events are re-matched against newly inserted recipients. */

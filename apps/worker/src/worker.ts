@@ -17,7 +17,7 @@ import {
   type QueueConnection,
 } from "@floodgate/queue";
 import { closeServer, startOpsServer, type Logger } from "@floodgate/service";
-import { encodeEvents } from "@floodgate/provider-kit";
+import { countEvents, encodeEvents } from "@floodgate/provider-kit";
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
 import { createAdminHandler } from "./admin.js";
 import { createDeadLetterOps } from "./dead-letters.js";
@@ -123,6 +123,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     maxWaitMs: env.WEBHOOK_FLUSH_INTERVAL,
     maxConcurrentFlushes: env.WEBHOOK_MAX_WORKERS,
     maxPending: Math.max(1, env.WORKER_MAX_UNACKED - pullBufferSize(env)),
+    // A grouped message carries many webhooks' events: weigh messages by their events so a batch
+    // stays a reasonable transaction and memory stays bounded.
+    weigh: eventsIn,
+    maxBatchWeight: env.WEBHOOK_BATCH_MAX_EVENTS,
+    maxPendingWeight: env.WORKER_MAX_PENDING_EVENTS,
     flush,
     onFlushError(err, msgs) {
       // The processor settles every message itself; reaching here is a bug. Hand them back.
@@ -229,6 +234,15 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         await db.close();
       })()),
   };
+}
+
+/** Events in a queued message, from its header (1 when unreadable: the processor deals with it). */
+function eventsIn(m: JsMsg): number {
+  try {
+    return Math.max(1, countEvents(m.data));
+  } catch {
+    return 1;
+  }
 }
 
 /** Counts processed events by provider, event type and outcome. */

@@ -50,7 +50,7 @@ describe("createBatcher", () => {
     expect(calls).toHaveLength(0);
     batcher.add(3);
     expect(calls.map((c) => c.items)).toEqual([[1, 2, 3]]);
-    expect(batcher.stats()).toEqual({ buffered: 0, inFlight: 3, flushing: 1, queued: 0, pending: 3 });
+    expect(batcher.stats()).toEqual({ buffered: 0, inFlight: 3, flushing: 1, queued: 0, pending: 3, pendingWeight: 3 });
   });
 
   it("flushes a partial batch maxWaitMs after its first item", () => {
@@ -208,7 +208,7 @@ describe("createBatcher", () => {
     calls[1]!.resolve();
     await d;
     expect(drained).toBe(true);
-    expect(batcher.stats()).toEqual({ buffered: 0, inFlight: 0, flushing: 0, queued: 0, pending: 0 });
+    expect(batcher.stats()).toEqual({ buffered: 0, inFlight: 0, flushing: 0, queued: 0, pending: 0, pendingWeight: 0 });
   });
 
   it("close flushes what is left and then refuses new items", async () => {
@@ -289,5 +289,45 @@ describe("createBatcher", () => {
     expect(() => createBatcher({ maxSize: 1, maxWaitMs: -1, maxConcurrentFlushes: 1, maxPending: 1, flush })).toThrow(
       /maxWaitMs/,
     );
+  });
+
+  describe("weights", () => {
+    it("seals a batch before it would pass maxBatchWeight, and saturates on maxPendingWeight", async () => {
+      const batches: number[][] = [];
+      const releases: (() => void)[] = [];
+      const batcher = createBatcher<number>({
+        maxSize: 100,
+        maxWaitMs: 1000,
+        maxConcurrentFlushes: 10,
+        maxPending: 1000,
+        weigh: (n) => n,
+        maxBatchWeight: 10,
+        maxPendingWeight: 25,
+        flush: (items) => {
+          batches.push(items);
+          return new Promise<void>((r) => releases.push(r));
+        },
+      });
+      expect(batcher.add(4)).toBe(true);
+      expect(batcher.add(5)).toBe(true); // 9
+      expect(batcher.add(3)).toBe(true); // would be 12: [4, 5] sealed first
+      expect(batches).toEqual([[4, 5]]);
+      expect(batcher.add(12)).toBe(true); // [3] sealed first; 12 alone is over the batch weight: sealed by itself
+      expect(batches).toEqual([[4, 5], [3], [12]]);
+      expect(batcher.stats().pendingWeight).toBe(24);
+      expect(batcher.add(1)).toBe(false); // 25 >= maxPendingWeight
+      expect(batcher.saturated).toBe(true);
+      const ready = batcher.whenReady();
+      releases[0]!(); // frees 9
+      await ready;
+      expect(batcher.saturated).toBe(false);
+      expect(batcher.stats().pendingWeight).toBe(16);
+      for (const r of releases) r();
+      const drained = batcher.drain();
+      await vi.advanceTimersByTimeAsync(0);
+      for (const r of releases) r();
+      await drained;
+      expect(batcher.stats().pendingWeight).toBe(0);
+    });
   });
 });

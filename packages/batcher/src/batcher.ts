@@ -16,6 +16,16 @@ export interface BatcherOptions<T> {
    * flush. At or above it the batcher is `saturated` (e.g. 1000).
    */
   maxPending: number;
+  /**
+   * Weight of an item (default 1), e.g. the number of events a queued message carries. With
+   * `maxBatchWeight` and `maxPendingWeight` it bounds the work per batch and the memory held,
+   * whatever the items' sizes.
+   */
+  weigh?: (item: T) => number;
+  /** A batch is sealed before it would exceed this total weight (one heavy item may exceed it alone). */
+  maxBatchWeight?: number;
+  /** Saturated also once the weight of items held reaches this. */
+  maxPendingWeight?: number;
   /** Writes one batch. Items are in `add` order. The array is owned by the callee. */
   flush: (items: T[]) => Promise<void>;
   /**
@@ -38,6 +48,8 @@ export interface BatcherStats {
   queued: number;
   /** buffered + inFlight: what counts against `maxPending`. */
   pending: number;
+  /** Total weight of the pending items (equals `pending` without `weigh`). */
+  pendingWeight: number;
 }
 
 /** Size- and age-triggered batching with bounded flush concurrency and backpressure. */
@@ -49,7 +61,7 @@ export interface Batcher<T> {
    * @throws {BatcherClosedError} after `close()`.
    */
   add(item: T): boolean;
-  /** True while pending items >= `maxPending`. */
+  /** True while pending items >= `maxPending` (or their weight >= `maxPendingWeight`). */
   readonly saturated: boolean;
   /** Resolves once the batcher is below `maxPending` (immediately if it already is). */
   whenReady(): Promise<void>;
@@ -91,6 +103,12 @@ function assertPositiveInteger(name: string, value: number): void {
  */
 export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   const { maxSize, maxWaitMs, maxConcurrentFlushes, maxPending, flush, onFlushError } = options;
+  const weigh = options.weigh;
+  const maxBatchWeight = options.maxBatchWeight ?? Number.POSITIVE_INFINITY;
+  const maxPendingWeight = options.maxPendingWeight ?? Number.POSITIVE_INFINITY;
+  if (!(maxBatchWeight > 0) || !(maxPendingWeight > 0)) {
+    throw new BatcherConfigError("maxBatchWeight and maxPendingWeight must be > 0");
+  }
   assertPositiveInteger("maxSize", maxSize);
   assertPositiveInteger("maxConcurrentFlushes", maxConcurrentFlushes);
   assertPositiveInteger("maxPending", maxPending);
@@ -99,6 +117,9 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   }
 
   let open: T[] = [];
+  let openWeight = 0;
+  let pendingWeight = 0;
+  const batchWeight = new WeakMap<T[], number>();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const queue: T[][] = [];
   let queuedItems = 0;
@@ -113,6 +134,7 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   let unhandledItems = 0;
 
   const pending = (): number => open.length + queuedItems + flushingItems;
+  const hasRoom = (): boolean => pending() < maxPending && pendingWeight < maxPendingWeight;
 
   const onTimer = (): void => {
     timer = undefined;
@@ -126,7 +148,9 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
     }
     if (open.length === 0) return;
     const batch = open;
+    batchWeight.set(batch, openWeight);
     open = [];
+    openWeight = 0;
     queue.push(batch);
     queuedItems += batch.length;
     pump();
@@ -172,8 +196,9 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   function settle(batch: T[]): void {
     flushing--;
     flushingItems -= batch.length;
+    pendingWeight -= batchWeight.get(batch) ?? 0;
     pump();
-    if (ready !== undefined && pending() < maxPending) {
+    if (ready !== undefined && hasRoom()) {
       const r = ready;
       ready = undefined;
       r.resolve();
@@ -205,19 +230,23 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
   return {
     add(item: T): boolean {
       if (closed) throw new BatcherClosedError();
+      const w = weigh ? weigh(item) : 1;
+      if (open.length > 0 && openWeight + w > maxBatchWeight) seal();
       open.push(item);
-      if (open.length >= maxSize) {
+      openWeight += w;
+      pendingWeight += w;
+      if (open.length >= maxSize || openWeight >= maxBatchWeight) {
         seal();
       } else if (open.length === 1) {
         timer = setTimeout(onTimer, maxWaitMs);
       }
-      return pending() < maxPending;
+      return hasRoom();
     },
     get saturated(): boolean {
-      return pending() >= maxPending;
+      return !hasRoom();
     },
     whenReady(): Promise<void> {
-      if (pending() < maxPending) return Promise.resolve();
+      if (hasRoom()) return Promise.resolve();
       ready ??= createDeferred();
       return ready.promise;
     },
@@ -228,7 +257,7 @@ export function createBatcher<T>(options: BatcherOptions<T>): Batcher<T> {
     },
     stats(): BatcherStats {
       const inFlight = queuedItems + flushingItems;
-      return { buffered: open.length, inFlight, flushing, queued: queue.length, pending: open.length + inFlight };
+      return { buffered: open.length, inFlight, flushing, queued: queue.length, pending: open.length + inFlight, pendingWeight };
     },
   };
 }

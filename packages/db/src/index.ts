@@ -31,6 +31,6 @@ export {
   statusRank,
   type RecipientStatus,
 } from "./precedence.js";
-export { createPrismaClient, PrismaClient } from "./prisma.js";
-export type { Batch, Recipient, AppliedEvent, ParkedEvent } from "../generated/prisma/client.js";
+// The typed Prisma client lives at `@floodgate/db/prisma`: loading it costs ~30 MB of RSS, which
+// the worker's hot path (raw set-based SQL on a pg pool) does not need.
 export * from "./errors.js";

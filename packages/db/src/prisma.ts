@@ -3,6 +3,7 @@ import { PrismaClient } from "../generated/prisma/client.js";
 
 export { PrismaClient };
 export type * from "../generated/prisma/models.js";
+export type { Batch, Recipient, AppliedEvent, ParkedEvent } from "../generated/prisma/client.js";
 
 /**
  * A typed Prisma client over the `pg` driver adapter, for everything off the hot path (reads,

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CODEC_VERSION, WIRE_STATUSES, decodeEvents, encodeEvents } from "./codec.js";
+import { CODEC_VERSION, WIRE_STATUSES, countEvents, decodeEvents, encodeEvents } from "./codec.js";
 import { EventDecodeError } from "./errors.js";
 import { STATUSES, type NormalizedEvent } from "./event.js";
 
@@ -188,6 +188,13 @@ describe("decodeEvents on corrupt input", () => {
         errorMessage: null,
       },
     ]);
+  });
+
+  it("counts a message's events from its header", () => {
+    expect(countEvents(encodeEvents([telnyx, resend, telnyx]))).toBe(3);
+    expect(countEvents(encodeEvents([]))).toBe(0);
+    expect(() => countEvents(new Uint8Array([9, 1]))).toThrow(EventDecodeError);
+    expect(() => countEvents(new Uint8Array([]))).toThrow(EventDecodeError);
   });
 
   it("keeps upper-case or malformed UUIDs as plain strings", () => {

@@ -301,6 +301,17 @@ class Reader {
 }
 
 /**
+ * How many events an encoded message holds, read from its header without decoding them (the
+ * worker weighs messages by it). Throws EventDecodeError when the header is not valid.
+ */
+export function countEvents(bytes: Uint8Array): number {
+  const reader: Reader = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), bytes.byteLength);
+  const version = reader.byte();
+  if (version !== CODEC_VERSION && version !== 1) reader.fail(`unsupported version ${version}`);
+  return reader.varint();
+}
+
+/**
  * Decodes what {@link encodeEvents} produced.
  *
  * @throws EventDecodeError on truncated, trailing or otherwise corrupt input, an unknown

@@ -24,5 +24,5 @@ export {
   STANDARD_WEBHOOKS_TOLERANCE_SECONDS,
   type StandardWebhooksParams,
 } from "./schemes/standard-webhooks.js";
-export { encodeEvents, decodeEvents, CODEC_VERSION, WIRE_STATUSES } from "./codec.js";
+export { encodeEvents, decodeEvents, countEvents, CODEC_VERSION, WIRE_STATUSES } from "./codec.js";
 export { defaultEd25519Backend, nodeCryptoBackend, sodiumBackend, type Ed25519Backend } from "./schemes/ed25519-backend.js";

@@ -12,6 +12,8 @@ import { freePort, httpOk, startProcess, waitFor, type ManagedProcess } from "./
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
 const GATEWAY_MAIN = resolve(REPO_ROOT, "apps/gateway/dist/main.js");
 const WORKER_MAIN = resolve(REPO_ROOT, "apps/worker/dist/main.js");
+/** The worker's V8 flags, as in its `start` script (apps/worker/package.json). */
+const WORKER_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64"];
 
 export interface SystemOptions {
   /** Workers to start (default 1). */
@@ -108,7 +110,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       ...options.workerEnv,
       ...extraEnv,
     };
-    const worker = startProcess(`worker-${workers.length}`, process.execPath, ["--enable-source-maps", WORKER_MAIN], { env });
+    const worker = startProcess(`worker-${workers.length}`, process.execPath, [...WORKER_NODE_FLAGS, "--enable-source-maps", WORKER_MAIN], { env });
     workers.push(worker);
     workerPorts.push(workerPort);
     await waitFor("worker ready", () => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 30_000).catch((err: unknown) => {
