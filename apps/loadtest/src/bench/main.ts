@@ -144,7 +144,7 @@ async function gatewayFigures(dir: string): Promise<void> {
   await withSystem({ workers: 0 }, async (s) => {
     const r = await throughput(s, "gw-resend", resendReqs);
     resendRps = r.rps;
-    add({ section, figure: "Gateway throughput, Resend-signed, full path incl. JetStream ack", value: r.rps, unit: "req/s", baseline: { what: "bare node:http", value: bareRps, unit: "req/s" }, ratio: r.rps / bareRps, goal: "≥ 0.6 × bare", met: r.rps / bareRps >= 0.6, note: `wrk -c64, ${r.non2xx} non-2xx, p99 ${r.latencyMs.p99} ms (closed loop)` });
+    add({ section, figure: "Gateway throughput, Resend-signed, full path incl. JetStream ack", value: r.rps, unit: "req/s", baseline: { what: "bare node:http", value: bareRps, unit: "req/s" }, ratio: r.rps / bareRps, goal: "≥ 0.6 × bare", met: r.rps / bareRps >= 0.6, note: `wrk -c256, ${r.non2xx} non-2xx, p99 ${r.latencyMs.p99} ms (closed loop)` });
     const t = await throughput(s, "gw-telnyx", telnyxReqs);
     add({ section, figure: "Gateway throughput, Telnyx-signed (1 process)", value: t.rps, unit: "req/s", baseline: { what: "Ed25519 ceiling of 1 core", value: ceiling, unit: "verifies/s" }, ratio: t.rps / ceiling, goal: "≥ 0.8 × ceiling", met: t.rps / ceiling >= 0.8, note: `${t.non2xx} non-2xx` });
 
@@ -253,7 +253,7 @@ async function workerFigures(): Promise<void> {
     const peakRss = rss.stop();
     const rate = (n - first) / seconds;
     add({ section, figure: `Worker events applied per second (1 process; batches of 100 messages of ${GROUP} events, 10 in parallel)`, value: rate, unit: "events/s", baseline: { what: "raw PostgreSQL UPDATE…FROM unnest ×1000", value: pgRate, unit: "rows/s" }, ratio: rate / pgRate, goal: "≥ 10,000/s and ≥ 0.4 × raw", met: rate >= 10_000 && rate / pgRate >= 0.4 });
-    add({ section, figure: "Worker peak RSS draining a backlog at full speed", value: peakRss / 2 ** 20, unit: "MB", note: `at ${round(rate)} events/s, holding up to 1000 messages × ${GROUP} events` });
+    add({ section, figure: "Worker peak RSS draining a backlog at full speed", value: peakRss / 2 ** 20, unit: "MB", goal: "≤ 100 MB at ≥ 10 k events/s", met: rate >= 10_000 && peakRss / 2 ** 20 <= 100, note: `at ${round(rate)} events/s` });
     add({ section, figure: "Worker CPU per 10 k events", value: (cpu / (n - first)) * 10_000, unit: "CPU s", goal: "≤ 0.5 CPU s", met: (cpu / (n - first)) * 10_000 <= 0.5 });
   });
 }
@@ -287,8 +287,8 @@ async function endToEndFigures(): Promise<void> {
     const events = r.correctness.appliedEvents;
     const eventsPerSecond = events / (r.load.durationMs / 1000);
     const cpuPer10k = ((procStats(workerPid).cpuSeconds - cpuBefore) / events) * 10_000;
-    add({ section: "Worker", figure: `Worker peak RSS at a steady ${round(eventsPerSecond)} events/s (the sustained run)`, value: peak, unit: "MB", goal: "≤ 100 MB at 10 k/s", met: peak <= 100 });
-    add({ section: "Worker", figure: `Worker CPU per 10 k events at a steady ${round(eventsPerSecond)} events/s`, value: cpuPer10k, unit: "CPU s", goal: "≤ 0.5 CPU s", met: cpuPer10k <= 0.5 });
+    add({ section: "Worker", figure: `Worker peak RSS at a steady ${round(eventsPerSecond)} events/s (the sustained run)`, value: peak, unit: "MB" });
+    add({ section: "Worker", figure: `Worker CPU per 10 k events at a steady ${round(eventsPerSecond)} events/s`, value: cpuPer10k, unit: "CPU s", goal: "≤ 0.5 CPU s", met: cpuPer10k <= 0.5, note: "includes the idle timers (re-match, stats) spread over fewer events" });
   });
 }
 

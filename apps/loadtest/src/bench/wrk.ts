@@ -57,7 +57,7 @@ export async function runWrk(url: string, file: string, dir: string, options: { 
   const script = join(dir, "requests.lua");
   await writeFile(script, LUA);
   const seconds = options.seconds ?? 5;
-  const { stdout } = await run("wrk", ["-t1", `-c${options.connections ?? 64}`, `-d${seconds}s`, "--latency", "-s", script, url, "--", file], { maxBuffer: 1 << 20 });
+  const { stdout } = await run("wrk", ["-t1", `-c${options.connections ?? 256}`, `-d${seconds}s`, "--latency", "-s", script, url, "--", file], { maxBuffer: 1 << 20 });
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0);

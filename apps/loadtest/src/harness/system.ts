@@ -26,6 +26,8 @@ export interface SystemOptions {
   databaseServerUrl?: string;
   gatewayEnv?: Record<string, string>;
   workerEnv?: Record<string, string>;
+  /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
+  gatewayNodeFlags?: string[];
   /** Signing secrets to configure (default: fresh ones), e.g. to reuse a pre-signed corpus. */
   secrets?: SigningSecrets;
 }
@@ -91,7 +93,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     ...options.gatewayEnv,
   };
   const gatewayUrl = `http://127.0.0.1:${port}`;
-  const gateway = startProcess("gateway", process.execPath, ["--enable-source-maps", GATEWAY_MAIN], { env: gatewayEnv });
+  const gateway = startProcess("gateway", process.execPath, [...(options.gatewayNodeFlags ?? []), "--enable-source-maps", GATEWAY_MAIN], { env: gatewayEnv });
   await waitFor("gateway ready", () => httpOk(`${gatewayUrl}/readyz`), 30_000).catch((err: unknown) => {
     throw new Error(`${String(err)}\n--- gateway output ---\n${gateway.output()}`);
   });
