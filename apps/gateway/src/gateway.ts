@@ -119,10 +119,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   // into the worker's logs. Payloads are never logged; rejections say why, not what.
   const onResult = (result: IngestResult, seconds: number) => {
     metrics.observe(result, seconds);
+    // The common case (2xx at info level) allocates nothing for logging.
+    if (result.status < 400 && !log.isLevelEnabled("debug")) return;
     const fields = { webhookId: result.messageId, provider: result.provider, type: result.type, outcome: result.outcome, status: result.status, ms: Math.round(seconds * 1e4) / 10 };
     if (result.status >= 500) log.warn({ ...fields, reason: result.reason, detail: result.detail }, "webhook not queued");
     else if (result.status >= 400) log.info({ ...fields, reason: result.reason, detail: result.detail }, "webhook rejected");
-    else if (log.isLevelEnabled("debug")) log.debug({ ...fields, events: result.events, eventIds: result.normalized?.map((e) => e.providerEventId) }, "webhook queued");
+    else log.debug({ ...fields, events: result.events, eventIds: result.normalized?.map((e) => e.providerEventId) }, "webhook queued");
   };
 
   const ops = {
