@@ -4,6 +4,17 @@ import type { IngestResult } from "@floodgate/ingest";
 /** Response-time buckets (seconds) resolving 1–100 ms finely, with a tail to 10 s. */
 export const RESPONSE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Memoizes `make(a, b)` by its two label values. */
+function bound<C>(make: (a: string, b: string) => C): (a: string, b: string) => C {
+  const cache = new Map<string, C>();
+  return (a, b) => {
+    const key = `${a}\u0000${b}`;
+    let child = cache.get(key);
+    if (child === undefined) cache.set(key, (child = make(a, b)));
+    return child;
+  };
+}
+
 /** The gateway's Prometheus metrics. Label values are bounded: unknown providers become `unknown`. */
 export function createGatewayMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry });
@@ -50,16 +61,24 @@ export function createGatewayMetrics(registry = new Registry()) {
     registers: [registry],
   });
 
+  // Label-bound children, cached: prom-client would hash the label object on every call, and
+  // this runs once per webhook. A child is made on first use, so no empty series appear.
+  const receivedOf = bound((p, t) => received.labels(p, t));
+  const queuedOf = bound((p, t) => queued.labels(p, t));
+  const duplicateOf = bound((p, t) => duplicate.labels(p, t));
+  const queuedEventsOf = bound((p) => queuedEvents.labels(p));
+  const durationOf = bound((p, code) => duration.labels(p, code));
+
   function observe(result: IngestResult, seconds: number): void {
     const provider = result.provider ?? "unknown";
     const type = result.type ?? "unknown";
-    received.inc({ provider, type });
-    duration.observe({ provider, code: String(result.status) }, seconds);
+    receivedOf(provider, type).inc();
+    durationOf(provider, String(result.status)).observe(seconds);
     if (result.outcome === "accepted") {
-      queued.inc({ provider, type });
-      queuedEvents.inc({ provider }, result.events ?? 0);
+      queuedOf(provider, type).inc();
+      queuedEventsOf(provider, "").inc(result.events ?? 0);
     } else if (result.outcome === "duplicate") {
-      duplicate.inc({ provider, type });
+      duplicateOf(provider, type).inc();
     } else if (result.outcome !== "ignored") {
       // Signature failures keep their finer reason (mismatch, missing_header, timestamp_too_old…).
       const signature = result.outcome === "invalid_signature" || result.outcome === "expired";
