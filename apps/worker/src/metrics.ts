@@ -90,6 +90,11 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: "Messages this worker keeps in progress because the dead-letter stream has not accepted them yet.",
       registers: [registry],
     }),
+    strandedRecovered: new Counter({
+      name: "webhook_stranded_recovered_total",
+      help: "Messages the server stopped delivering (max_deliver reached) that were moved to the dead letters by the sweeper.",
+      registers: [registry],
+    }),
     dbConnectionErrors: new Counter({
       name: "webhook_db_connection_errors_total",
       help: "PostgreSQL connections lost outside a query (terminated backend, server stopped, network cut).",

@@ -6,7 +6,11 @@ import {
   ensureConsumer,
   ensureDeadLetterStream,
   ensureStream,
+  ensureStrandedSweep,
+  startStrandedSweeper,
+  strandedConfigFor,
   type DeadLetterConfig,
+  type PullConsumer,
   type QueueConfig,
   type QueueConnection,
 } from "@floodgate/queue";
@@ -60,13 +64,25 @@ export function openDatabase(env: WorkerEnv, metrics: WorkerMetrics, log: Logger
   });
 }
 
-/** Makes sure the work stream, the shared consumer and the dead-letter stream exist as configured. */
+/**
+ * Makes sure the work stream, the shared consumer, the dead-letter stream and the stream that
+ * keeps max-deliveries advisories (stranded messages) exist as configured.
+ */
 export async function prepareStreams(queue: QueueConnection, queueConfig: QueueConfig): Promise<DeadLetterConfig> {
   const dlq = deadLetterConfigFor(queueConfig);
   await ensureStream(queue.jsm, queueConfig);
   await ensureConsumer(queue.jsm, queueConfig);
   await ensureDeadLetterStream(queue.jsm, dlq);
+  await ensureStrandedSweep(queue.jsm, strandedConfigFor(queueConfig));
   return dlq;
+}
+
+/** Moves messages the server gave up on (max_deliver) to the dead letters; see @floodgate/queue's stranded.ts. */
+function sweepStranded(queue: QueueConnection, queueConfig: QueueConfig, dlq: DeadLetterConfig, metrics: WorkerMetrics, log: Logger): PullConsumer {
+  return startStrandedSweeper(queue, strandedConfigFor(queueConfig), dlq, {
+    log: log.child({ component: "stranded" }),
+    onRecovered: () => metrics.strandedRecovered.inc(),
+  });
 }
 
 /**
@@ -123,6 +139,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const dlq = await prepareStreams(queue, queueConfig);
   const breaker = createDatabaseBreaker(env, metrics, log);
   const intake = createIntake({ env, queueConfig, queue, db, dlq, breaker, metrics, log });
+  const sweeper = sweepStranded(queue, queueConfig, dlq, metrics, log);
   const stopMaintenance = startMaintenance({ env, queueConfig, queue, db, dlq, breaker, intake, metrics, log });
   const opsServer = await startOps({ env, queue, db, dlq, breaker, intake, metrics });
   log.info(
@@ -139,6 +156,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     close: () =>
       (closing ??= (async () => {
         await intake.close();
+        await sweeper.stop();
         stopMaintenance();
         await queue.drain();
         await closeServer(opsServer);

@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkInvariant, guardClient } from "@floodgate/db";
 import { createTestDatabase, type TestDatabase } from "@floodgate/db/testing";
-import { connectQueue, countDeadLetters, deadLetterConfigFor, type QueueConfig, type QueueConnection } from "@floodgate/queue";
+import { connectQueue, countDeadLetters, deadLetterConfigFor, strandedConfigFor, type QueueConfig, type QueueConnection } from "@floodgate/queue";
 import { deleteStream, natsUrl as sharedNatsUrl, uniqueQueueConfig } from "@floodgate/queue/testing";
 import pg from "pg";
 import { createWebhookSigner, generateSigningSecrets, type SigningSecrets, type WebhookSigner } from "../webhooks.js";
@@ -150,6 +150,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await pool.end();
       await deleteStream(queueConnection.jsm, queue.stream);
       await deleteStream(queueConnection.jsm, deadLetterConfigFor(queue).stream);
+      await deleteStream(queueConnection.jsm, strandedConfigFor(queue).advisoryStream);
       await queueConnection.close();
       if (!options.database) await database.drop();
     },
