@@ -3,7 +3,7 @@ export * from "./errors.js";
 export * from "./verification.js";
 export { readHeader, readFirstHeader } from "./headers.js";
 export { parseTimestampSeconds, checkTimestamp } from "./timestamp.js";
-export { envList, type ProviderEnv } from "./config.js";
+export { envList, withEnvAliases, envAliasesOf, resolveEnvAliases, type ProviderEnv, type EnvAliases, type EnvAliasUse } from "./config.js";
 export * from "./extract.js";
 export { defineProvider, isValidProviderId, type ProviderDefinition } from "./define-provider.js";
 export {

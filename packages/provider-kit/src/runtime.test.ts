@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { envList } from "./config.js";
+import { envList, withEnvAliases } from "./config.js";
 import { defineProvider } from "./define-provider.js";
 import { DuplicateProviderError, InvalidProviderDefinitionError, ProviderConfigError } from "./errors.js";
 import { extracted, isRecord, malformed, unmappedPart, unsupportedEvent } from "./extract.js";
@@ -144,6 +144,35 @@ describe("unmapped parts of a verified body", () => {
     expect(extractVerifiedBody(toy, Buffer.from('{"to":"a@b"}'), "msg_9")).toMatchObject({ ok: true, id: "msg_9", events: [{ recipient: "a@b" }] });
     expect(extractVerifiedBody(toy, Buffer.from("{"), "msg_9")).toMatchObject({ ok: false, reason: "malformed" });
     expect(extractVerifiedBody(toy, Buffer.from('{"to":"x","boom":true}'), "msg_9")).toMatchObject({ ok: false, reason: "malformed", detail: "extract failed: bug" });
+  });
+});
+
+describe("environment variable aliases", () => {
+  const aliased = defineProvider({ ...toy, id: "aliased", config: withEnvAliases(z.object({ TOY_SECRET: envList(checkStandardWebhooksSecret) }), { TOY_SECRET: ["TOY_LEGACY_SECRET"] }) });
+
+  it("reads a declared alias when the preferred variable is unset, and reports it", () => {
+    const p = createProviderRuntime(aliased, { TOY_LEGACY_SECRET: secretA });
+    expect(p.aliasesUsed).toEqual([{ alias: "TOY_LEGACY_SECRET", preferred: "TOY_SECRET", ignored: false }]);
+    const body = Buffer.from('{"to":"a@b.test"}');
+    const headers = createStandardWebhooksSigner(secretA).sign(body, { id: "msg_1", timestamp: now / 1000 });
+    expect(p.verify({ body, headers, url: "", method: "POST", now })).toEqual({ ok: true, id: "msg_1" });
+  });
+
+  it("prefers the preferred variable and reports the alias as ignored; reports nothing when no alias is set", () => {
+    expect(createProviderRuntime(aliased, { TOY_SECRET: secretA, TOY_LEGACY_SECRET: "whsec_bad" }).aliasesUsed).toEqual([{ alias: "TOY_LEGACY_SECRET", preferred: "TOY_SECRET", ignored: true }]);
+    expect(createProviderRuntime(aliased, { TOY_SECRET: secretA }).aliasesUsed).toEqual([]);
+  });
+
+  it("a bad value set under the alias is reported under the alias's name", () => {
+    let error: unknown;
+    try {
+      createProviderRuntime(aliased, { TOY_LEGACY_SECRET: "whsec_%%%" });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ProviderConfigError).variables).toEqual(["TOY_LEGACY_SECRET"]);
+    expect((error as Error).message).toMatch(/TOY_SECRET \(set as TOY_LEGACY_SECRET\) item #1/);
+    expect(() => createProviderRuntime(aliased, {})).toThrow(/TOY_SECRET is required/);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { ProviderEnv } from "./config.js";
+import { resolveEnvAliases, type EnvAliasUse, type ProviderEnv } from "./config.js";
 import type { ProviderDefinition } from "./define-provider.js";
 import { InvalidSchemeParamsError, ProviderConfigError } from "./errors.js";
 import { malformed, type ExtractFailure, type ExtractOk, type ExtractResult } from "./extract.js";
@@ -28,6 +28,8 @@ export interface ProviderRuntime {
   readonly id: string;
   /** Name of the signature scheme, e.g. `ed25519`. */
   readonly scheme: string;
+  /** Aliases of its variables found set (see `withEnvAliases`): warn and name the preferred one. */
+  readonly aliasesUsed: readonly EnvAliasUse[];
   /** Checks the signature and the timestamp against the raw body. */
   verify(request: VerifyRequest): VerifyResult;
   /** Parses the (verified) body once and maps it to normalized events. */
@@ -77,10 +79,17 @@ export function extractVerifiedBody(
  */
 export function createProviderRuntime<Config>(definition: ProviderDefinition<Config>, env: ProviderEnv): ProviderRuntime {
   const id = definition.id;
-  const parsed = definition.config.safeParse(env);
+  const aliases = resolveEnvAliases(definition.config, env);
+  const parsed = definition.config.safeParse(aliases.env);
   if (!parsed.success) {
-    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "")).filter((v) => v !== ""))];
-    const problems = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "config"} ${issue.message}`);
+    // A value read through an alias is reported under the name that was actually set.
+    const setAs = (variable: string) => aliases.used.find((u) => u.preferred === variable && !u.ignored)?.alias;
+    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "")).filter((v) => v !== ""))].map((v) => setAs(v) ?? v);
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.length > 0 ? issue.path.join(".") : "config";
+      const alias = setAs(String(issue.path[0] ?? ""));
+      return `${name}${alias ? ` (set as ${alias})` : ""} ${issue.message}`;
+    });
     throw new ProviderConfigError(id, variables, `provider ${id}: invalid configuration: ${problems.join("; ")}`, { cause: parsed.error });
   }
   let verifier: SignatureVerifier;
@@ -115,5 +124,5 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
     return result.unmapped !== undefined && result.unmapped.length > 0 ? { ...result, verified } : result;
   }
 
-  return Object.freeze({ id, scheme: verifier.scheme, verify, extract, handle });
+  return Object.freeze({ id, scheme: verifier.scheme, aliasesUsed: Object.freeze(aliases.used), verify, extract, handle });
 }
