@@ -77,10 +77,14 @@ async function setUpQueue(queue: QueueConnection, env: GatewayEnv, cfg: QueueCon
   });
   await guard.refresh();
   const maxBytes = messageByteLimit(queue.nc);
-  if (env.WEBHOOK_MAX_BODY_BYTES > maxBytes) {
+  const maxPayload = queue.nc.info?.max_payload ?? maxBytes;
+  // Bodies up to the limit that the plugin cannot map are kept raw: they must fit one message.
+  // (The default 1 MiB body limit equals the default max_payload: only the last 2 KiB, the
+  // headers' room, cannot be kept, which is not worth a warning at every start.)
+  if (env.WEBHOOK_MAX_BODY_BYTES > maxPayload) {
     log.warn(
-      { maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES, messageLimit: maxBytes, maxPayload: queue.nc.info?.max_payload },
-      "WEBHOOK_MAX_BODY_BYTES exceeds what one JetStream message holds: such webhooks get 413 if they cannot be mapped; raise the server's max_payload or lower the limit",
+      { maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES, messageLimit: maxBytes, maxPayload },
+      "WEBHOOK_MAX_BODY_BYTES exceeds the server's max_payload: larger webhooks that cannot be mapped get 413 instead of being kept; raise max_payload or lower the limit",
     );
   }
   // Dead letters get a publisher of their own: the capacity guard watches the work stream only.
