@@ -91,8 +91,11 @@ describe.each(["node", "express"] as const)("gateway (%s adapter) under hostile 
     for (let batch = 0; batch < 50; batch++) {
       const answers = await Promise.all(
         Array.from({ length: 20 }, (_, i) => {
-          const name = (batch * 20 + i) % 4 === 0 ? pick(["telnyx", "resend"]) : randomName();
-          return hostile(port, pick(methods), `/webhooks/${name}`);
+          const n = batch * 20 + i;
+          const name = n % 4 === 0 ? pick(["telnyx", "resend"]) : randomName();
+          // Some paths outside /webhooks/<one segment>: answered 404, not metered, body unread too.
+          const path = n % 10 === 1 ? `/webhooks/${name}/${randomName()}` : n % 10 === 3 ? `/${randomName()}` : `/webhooks/${name}`;
+          return hostile(port, pick(methods), path);
         }),
       );
       for (const a of answers) {

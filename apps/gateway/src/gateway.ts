@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import express from "express";
 import { AggregatorRegistry } from "prom-client";
 import { createIngest, createNodeWebhookHandler, type Ingest, type IngestResult } from "@floodgate/ingest";
@@ -93,6 +93,17 @@ function observeResults(metrics: GatewayMetrics, log: Logger) {
   };
 }
 
+/**
+ * 404 for any other path, without reading a body it may carry: node would read and discard all
+ * of it to keep the connection alive, however large it is announced, so close the connection.
+ */
+function notFound(req: IncomingMessage, res: ServerResponse): void {
+  const length = req.headers["content-length"];
+  const body = (length !== undefined && length !== "0") || req.headers["transfer-encoding"] !== undefined;
+  res.writeHead(404, body ? { "content-type": "application/json", connection: "close" } : { "content-type": "application/json" });
+  res.end('{"outcome":"not_found"}');
+}
+
 /** The webhook server: bare node:http (the fast path) or the express adapter; both also answer /healthz and /readyz. */
 function createWebhookServer(env: GatewayEnv, ingest: Ingest, onResult: (result: IngestResult, seconds: number) => void, ops: OpsOptions): Server {
   let server: Server;
@@ -101,13 +112,13 @@ function createWebhookServer(env: GatewayEnv, ingest: Ingest, onResult: (result:
     app.disable("x-powered-by");
     app.get(["/healthz", "/readyz"], (req, res) => void handleOps(req, res, ops));
     app.use("/webhooks", createWebhookRouter(ingest, { maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES, onResult }));
+    app.use(notFound);
     server = createServer(app);
   } else {
     const webhooks = createNodeWebhookHandler(ingest, { maxBodyBytes: env.WEBHOOK_MAX_BODY_BYTES, onResult });
     server = createServer((req, res) => {
       if (webhooks(req, res) || handleOps(req, res, ops)) return;
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end('{"outcome":"not_found"}');
+      notFound(req, res);
     });
   }
   // Providers hold connections open; keep them alive longer than typical load balancers do.

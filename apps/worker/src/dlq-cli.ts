@@ -44,7 +44,9 @@ async function main(argv: string[]): Promise<number> {
   };
   const queueConfig = queueConfigFromEnv(process.env);
   const dlq = deadLetterConfigFor(queueConfig);
-  const queue = await connectQueue({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(","), name: "floodgate-dlq-cli" });
+  // Says so on stderr while NATS cannot be reached, instead of hanging silently.
+  const log = { info() {}, warn: (_: object, msg?: string) => console.error(`floodgate-dlq: ${msg ?? ""}`), error: (_: object, msg?: string) => console.error(`floodgate-dlq: ${msg ?? ""}`) };
+  const queue = await connectQueue({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(","), name: "floodgate-dlq-cli", log, waitLogIntervalMs: 5_000 });
   try {
     await ensureDeadLetterStream(queue.jsm, dlq);
     const ops = createDeadLetterOps(queue, dlq);
