@@ -162,8 +162,17 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const connectedTimer = setInterval(() => metrics.natsConnected.set(link.isConnected() ? 1 : 0), 1000);
   connectedTimer.unref();
 
-  await listen(server, env.PORT, env.HOST);
-  const metricsServer = options.serveMetrics === false ? undefined : await startOpsServer(env.METRICS_PORT, env.HOST, { registry: metrics.registry, checks: link.checks });
+  let metricsServer: Server | undefined;
+  try {
+    await listen(server, env.PORT, env.HOST);
+    if (options.serveMetrics !== false) metricsServer = await startOpsServer(env.METRICS_PORT, env.HOST, { registry: metrics.registry, checks: link.checks });
+  } catch (err) {
+    // A port in use: do not leave the connection (or its retries) behind.
+    clearInterval(connectedTimer);
+    if (server.listening) await closeServer(server);
+    await link.close();
+    throw err;
+  }
   log.info(
     { port: addressPort(server), metricsPort: metricsServer ? addressPort(metricsServer) : undefined, providers: registry.ids, http: env.GATEWAY_HTTP, grouping: env.GATEWAY_GROUPING, stream: queueConfig.stream },
     "gateway listening",
