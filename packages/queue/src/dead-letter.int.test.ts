@@ -19,7 +19,7 @@ import {
   type RawReplay,
 } from "./dead-letter.js";
 import { DeadLetterReplayError } from "./errors.js";
-import { createPublisher } from "./publisher.js";
+import { createPublisher, messageByteLimit } from "./publisher.js";
 import { ensureStream } from "./stream.js";
 import { subjectFor } from "./subject.js";
 import { deleteStream, natsUrl, uniqueQueueConfig } from "./testing/nats-test-env.js";
@@ -163,6 +163,17 @@ describe("dead letters", () => {
     expect(again!.seq).toBeGreaterThan(letters[1]!.seq);
     expect(again!.info).toMatchObject({ kind: "raw", reason: "unsupported_event", error: "still no mapping for email.vanished", attempts: 1, raw: { deliveryId: "msg_email.vanished" } });
     expect(Buffer.from(again!.data).toString()).toBe(body("email.vanished").toString());
+    await purgeDeadLetters(q.jsm, dlq, {});
+  });
+
+  it("keeps a raw body as large as a message may be, with its headers, below the server's max_payload", async () => {
+    await purgeDeadLetters(q.jsm, dlq, {});
+    const body = Buffer.alloc(messageByteLimit(q.nc), 0x61);
+    const detail = "é".repeat(2000); // the longest detail a plugin could give, multi-byte
+    await keepRawDeadLetter(createPublisher(q), dlq, { provider: "resend", reason: "malformed", detail, body, deliveryId: `msg_${"x".repeat(60)}`, contentType: "application/json; charset=utf-8", verifiedBy: "standard-webhooks", subjectPrefix: cfg.subjectPrefix });
+    const [kept] = await listDeadLetters(q.jsm, dlq);
+    expect(kept!.data.byteLength).toBe(body.byteLength);
+    expect(kept!.info.error.length).toBeLessThan(detail.length);
     await purgeDeadLetters(q.jsm, dlq, {});
   });
 

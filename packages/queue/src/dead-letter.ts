@@ -172,6 +172,12 @@ export interface RawDeadLetter extends RawRequestInfo {
   attempts?: number;
 }
 
+/**
+ * A raw letter's body may be as large as a message can be: its headers must fit the room kept
+ * for them below max_payload (HEADER_RESERVE_BYTES), so the plugin's detail is kept shorter.
+ */
+const MAX_RAW_DETAIL_CHARS = 300;
+
 /** The type token of a raw letter's subject: the plugin could not say what type the body is. */
 export const RAW_TYPE_TOKEN = "unmapped";
 
@@ -179,7 +185,7 @@ function rawHeaders(letter: RawDeadLetter): MsgHdrs {
   const h = createHeaders();
   h.set(DLQ_HEADERS.kind, "raw");
   h.set(DLQ_HEADERS.reason, letter.reason);
-  h.set(DLQ_HEADERS.error, letter.detail.replace(/[\r\n]+/g, " ").slice(0, MAX_ERROR_CHARS));
+  h.set(DLQ_HEADERS.error, letter.detail.replace(/[\r\n]+/g, " ").slice(0, MAX_RAW_DETAIL_CHARS));
   h.set(DLQ_HEADERS.attempts, String(letter.attempts ?? 0));
   h.set(DLQ_HEADERS.subject, `${letter.subjectPrefix}.${sanitizeToken(letter.provider)}.${RAW_TYPE_TOKEN}`);
   h.set(DLQ_HEADERS.verified, letter.verifiedBy);
@@ -187,7 +193,7 @@ function rawHeaders(letter: RawDeadLetter): MsgHdrs {
     h.set(DLQ_HEADERS.deliveryId, letter.deliveryId);
     h.set(DLQ_HEADERS.msgId, `${letter.provider}:${letter.deliveryId}`);
   }
-  if (letter.contentType) h.set(DLQ_HEADERS.contentType, letter.contentType);
+  if (letter.contentType) h.set(DLQ_HEADERS.contentType, letter.contentType.slice(0, 200));
   h.set(DLQ_HEADERS.at, String(Date.now()));
   return h;
 }
