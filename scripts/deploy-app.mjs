@@ -218,9 +218,11 @@ export function prune(root) {
   // points at them, so without them nothing in the folder can resolve to a .ts file.
   for (const dir of [realpathSync(root), ...needed]) {
     const m = readJson(join(dir, "package.json"));
-    if (m.name?.startsWith("@floodgate/")) rmSync(join(dir, "src"), { recursive: true, force: true });
+    if (!m.name?.startsWith("@floodgate/")) continue;
+    rmSync(join(dir, "src"), { recursive: true, force: true });
+    rmSync(join(dir, "prisma.config.ts"), { force: true });
   }
-  for (const file of ["prisma.config.ts", "pnpm-workspace.yaml"]) rmSync(join(root, file), { force: true });
+  rmSync(join(root, "pnpm-workspace.yaml"), { force: true });
   return { entries, dropped: [...dropped].sort() };
 }
 
