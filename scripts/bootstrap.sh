@@ -154,7 +154,7 @@ step_tools() {
   go=$(find_go)
   if [ -z "$go" ]; then
     local installed
-    installed=$(nats-server --version 2>/dev/null | sed 's/^nats-server: //')
+    installed=$(nats-server --version 2>/dev/null | sed 's/^nats-server: //' || true)
     loud "Go not found (no \`go\` on PATH, no /usr/local/go/bin/go): nats-server $NATS_SERVER_VERSION" \
       "and the nats CLI were not built into ${bin#"$REPO"/}." \
       "ONLY nats-server ${installed:-from Debian (2.9.10)} WILL BE TESTED."
