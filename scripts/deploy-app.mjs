@@ -245,7 +245,7 @@ export function deployApp(app, outDir, { skipBuild = false, quiet = false } = {}
   const { entries, dropped } = prune(target);
   const manifest = readJson(join(target, "package.json"));
   const summary = { app, package: spec.pkg, dir: target, entries, nodeFlags: startFlags(manifest), bytes: sizeOf(target), dropped };
-  writeFileSync(join(target, "deploy.json"), JSON.stringify({ app, package: spec.pkg, entries, nodeFlags: summary.nodeFlags }, null, 2) + "\n");
+  writeFileSync(join(target, "deploy.json"), JSON.stringify({ app, package: spec.pkg, entries, nodeFlags: summary.nodeFlags, leftOut: dropped }, null, 2) + "\n");
   return summary;
 }
 
@@ -261,7 +261,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.me
     const s = deployApp(app, outDir, { skipBuild });
     console.log(`== ${s.package} deployed to ${s.dir} (${(s.bytes / 2 ** 20).toFixed(1)} MiB)`);
     console.log(`   start: node ${[...s.nodeFlags, s.entries.find((e) => e.endsWith("main.js")) ?? s.entries[0]].join(" ")}`);
-    if (s.dropped.length) console.log(`   left out (never loaded): ${s.dropped.join(", ")}`);
+    if (s.dropped.length) console.log(`   left out ${s.dropped.length} packages it never loads (listed in deploy.json): ${s.dropped.slice(0, 8).join(", ")}, …`);
   } catch (err) {
     console.error(`deploy-app: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);

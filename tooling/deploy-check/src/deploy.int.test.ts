@@ -3,12 +3,13 @@
  * the Dockerfiles run) builds a folder per app outside the repository, and the folders alone
  * do the work: the migrate runner migrates a fresh database, the gateway and the worker start
  * with plain node from their folders (an environment holding only PATH and their variables, no
- * NODE_PATH), a signed webhook goes in and the recipient's row changes; the worker folder's
- * floodgate-dlq answers too. The commands of the Dockerfiles, compose and Kubernetes files are
+ * NODE_PATH; as nobody from root-owned files when the test runs as root, like the images' USER),
+ * the images' HEALTHCHECK commands pass, a signed webhook goes in and the recipient's row
+ * changes; the worker folder's floodgate-dlq answers too. The commands of the Dockerfiles, compose and Kubernetes files are
  * checked against the files each folder really has.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { connectQueue, deadLetterConfigFor, strandedConfigFor, type QueueConnection } from "@floodgate/queue";
@@ -36,6 +37,25 @@ function startArgs(app: AppName, entry: string): string[] {
   return [...deployed[app].nodeFlags, entry];
 }
 
+// As root (CI), the apps run as nobody from root-owned folders, as the images run them (USER
+// node, files owned by root): nothing may need to write there.
+const unprivileged = process.getuid?.() === 0 && existsSync("/usr/bin/setpriv");
+
+/** Starts a deployed app's node process from its folder (as nobody when the test runs as root). */
+function startDeployed(name: string, app: AppName, args: string[], env: Record<string, string>): ManagedProcess {
+  const options = { cwd: deployed[app].dir, env: cleanEnv(env) };
+  if (!unprivileged) return startProcess(name, process.execPath, args, options);
+  return startProcess(name, "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...args], options);
+}
+
+/** Runs an image's HEALTHCHECK command (`node -e …`) with the container's environment. */
+async function runHealthcheck(app: AppName, env: Record<string, string>): Promise<number | string> {
+  const health = readDockerfile(app).at(-1)?.instructions.filter((i) => i.keyword === "HEALTHCHECK").at(-1)?.args ?? "";
+  const [command, ...args] = commandArgs(health.slice(health.indexOf("CMD") + 3));
+  expect(command).toBe("node");
+  return startDeployed(`${app}-healthcheck`, app, args, env).exited;
+}
+
 function filesUnder(dir: string): string[] {
   const out: string[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -47,6 +67,7 @@ function filesUnder(dir: string): string[] {
 }
 
 beforeAll(() => {
+  chmodSync(root, 0o755);
   // turbo built the apps and their packages before this test (dependsOn ^build).
   for (const app of appNames) deployed[app] = deployApp(app, join(root, app), { skipBuild: true, quiet: true });
   for (const s of Object.values(deployed)) {
@@ -144,21 +165,17 @@ describe("deployed apps", () => {
       LOG_LEVEL: "warn",
     };
 
-    const migrate = startProcess("migrate", process.execPath, startArgs("migrate", "dist/bin/migrate.js"), { cwd: deployed.migrate.dir, env: cleanEnv({ DATABASE_URL: databaseUrl }) });
+    const migrate = startDeployed("migrate", "migrate", startArgs("migrate", "dist/bin/migrate.js"), { DATABASE_URL: databaseUrl });
     expect(await migrate.exited, migrate.output()).toBe(0);
     expect(migrate.output()).toMatch(/1 migration\(s\) applied/);
 
     const secrets = generateSigningSecrets();
     const [port, metricsPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-    const gateway = startProcess("gateway", process.execPath, startArgs("gateway", "dist/main.js"), {
-      cwd: deployed.gateway.dir,
-      env: cleanEnv({ ...queueEnv, HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: String(metricsPort), TELNYX_PUBLIC_KEY: secrets.TELNYX_PUBLIC_KEY, RESEND_WEBHOOK_SECRET: secrets.RESEND_WEBHOOK_SECRET }),
-    });
+    const gatewayEnv = { ...queueEnv, HOST: "127.0.0.1", PORT: String(port), METRICS_PORT: String(metricsPort), TELNYX_PUBLIC_KEY: secrets.TELNYX_PUBLIC_KEY, RESEND_WEBHOOK_SECRET: secrets.RESEND_WEBHOOK_SECRET };
+    const gateway = startDeployed("gateway", "gateway", startArgs("gateway", "dist/main.js"), gatewayEnv);
     processes.push(gateway);
-    const worker = startProcess("worker", process.execPath, startArgs("worker", "dist/main.js"), {
-      cwd: deployed.worker.dir,
-      env: cleanEnv({ ...queueEnv, HOST: "127.0.0.1", WORKER_PORT: String(workerPort), DATABASE_URL: databaseUrl, WEBHOOK_FLUSH_INTERVAL: "100" }),
-    });
+    const workerEnv = { ...queueEnv, HOST: "127.0.0.1", WORKER_PORT: String(workerPort), DATABASE_URL: databaseUrl, WEBHOOK_FLUSH_INTERVAL: "100" };
+    const worker = startDeployed("worker", "worker", startArgs("worker", "dist/main.js"), workerEnv);
     processes.push(worker);
     await waitFor("gateway ready", () => httpOk(`http://127.0.0.1:${port}/readyz`), 30_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${gateway.output()}`);
@@ -166,6 +183,10 @@ describe("deployed apps", () => {
     await waitFor("worker ready", () => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 30_000).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${worker.output()}`);
     });
+
+    // The images' HEALTHCHECK commands pass against the running apps.
+    expect(await runHealthcheck("gateway", gatewayEnv)).toBe(0);
+    expect(await runHealthcheck("worker", workerEnv)).toBe(0);
 
     pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
     const batch = `b-${randomUUID()}`;
@@ -184,12 +205,13 @@ describe("deployed apps", () => {
     expect(counts.rows[0]).toEqual({ delivered_count: 1, total_count: 1 });
 
     // The worker folder's dead-letter CLI (floodgate-dlq) runs from it too.
-    const dlq = startProcess("floodgate-dlq", process.execPath, ["dist/dlq-cli.js", "list", "--json"], { cwd: deployed.worker.dir, env: cleanEnv(queueEnv) });
+    const dlq = startDeployed("floodgate-dlq", "worker", ["dist/dlq-cli.js", "list", "--json"], queueEnv);
     expect(await dlq.exited, dlq.output()).toBe(0);
     expect(JSON.parse(dlq.output())).toEqual([]);
 
-    // Nothing was read from the repository: the processes ran from the deploy folders.
+    // The processes ran from the deploy folders, with nothing of the repository on their command line.
     expect(readFileSync(`/proc/${gateway.child.pid}/cmdline`, "utf8")).not.toContain(REPO_ROOT);
     expect(realpathSync(`/proc/${worker.child.pid}/cwd`)).toBe(realpathSync(deployed.worker.dir));
+    if (unprivileged) expect(readFileSync(`/proc/${worker.child.pid}/status`, "utf8")).toMatch(/^Uid:\s+65534\b/m);
   }, 120_000);
 });
