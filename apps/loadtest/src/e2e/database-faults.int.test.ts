@@ -17,12 +17,14 @@ import { scrapeSum, startSystem, type System } from "../harness/system.js";
 let sys: System | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  if (sys) {
-    await sys.assertInvariant();
-    await sys.stop();
+  try {
+    // The invariant is checked even when the test failed, but cleaning up never depends on it.
+    if (sys) await sys.assertInvariant();
+  } finally {
+    await sys?.stop();
     sys = undefined;
+    for (const c of cleanups.splice(0).reverse()) await c();
   }
-  for (const c of cleanups.splice(0).reverse()) await c();
 });
 
 /** Runs one statement on a connection of its own (the server may be going away under it). */
