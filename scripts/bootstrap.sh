@@ -17,7 +17,8 @@
 # Environment overrides (the bootstrap test runs the install branch in a sandbox with them):
 #   FLOODGATE_PG_PORT (5432), FLOODGATE_NATS_PORT (4222)
 #   FLOODGATE_PG_CLUSTER (main): name of the cluster created when none exists
-#   FLOODGATE_PG_DATA: its data folder (default: postgresql-common's, /var/lib/postgresql/<v>/<name>)
+#   FLOODGATE_PG_DATA, FLOODGATE_PG_LOG: its data folder and log file (default: postgresql-common's,
+#     /var/lib/postgresql/<v>/<name> and /var/log/postgresql/postgresql-<v>-<name>.log)
 #   PG_CLUSTER_CONF_ROOT: postgresql-common's configuration root (/etc/postgresql)
 #   FLOODGATE_NATS_STORE (/var/lib/nats-server), FLOODGATE_NATS_LOG (/var/log/nats-server.log)
 #   FLOODGATE_TOOLS_DIR (<repo>/.tools), FLOODGATE_GO (go on PATH, else /usr/local/go/bin/go)
@@ -102,9 +103,10 @@ start_postgres() {
     local version
     version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
     echo "== creating PostgreSQL $version cluster $PG_CLUSTER"
-    local data=()
-    [ -z "${FLOODGATE_PG_DATA:-}" ] || data=(-d "$FLOODGATE_PG_DATA")
-    pg_createcluster "${data[@]}" -p "$PG_PORT" "$version" "$PG_CLUSTER" >/dev/null
+    local where=()
+    [ -z "${FLOODGATE_PG_DATA:-}" ] || where+=(-d "$FLOODGATE_PG_DATA")
+    [ -z "${FLOODGATE_PG_LOG:-}" ] || where+=(-l "$FLOODGATE_PG_LOG")
+    pg_createcluster "${where[@]}" -p "$PG_PORT" "$version" "$PG_CLUSTER" >/dev/null
     cluster="$version $PG_CLUSTER"
     installed=1
   fi

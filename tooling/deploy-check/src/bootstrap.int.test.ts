@@ -80,6 +80,7 @@ esac; done
     FLOODGATE_PG_PORT: String(pgPort),
     FLOODGATE_PG_CLUSTER: cluster,
     FLOODGATE_PG_DATA: join(dir, "pgdata"),
+    FLOODGATE_PG_LOG: join(dir, "pg.log"),
     FLOODGATE_NATS_PORT: String(natsPort),
     FLOODGATE_NATS_STORE: join(dir, "nats"),
     FLOODGATE_NATS_LOG: join(dir, "nats.log"),
@@ -176,6 +177,7 @@ describe.skipIf(!canInstall)("bootstrap.sh on a machine without PostgreSQL and n
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain(`cluster ${sandbox.cluster}`);
     expect(existsSync(join(sandbox.dir, "pgdata", "PG_VERSION"))).toBe(true);
+    expect(existsSync(join(sandbox.dir, "pg.log"))).toBe(true);
     await assertPostgresTrusts(Number(sandbox.env.FLOODGATE_PG_PORT));
   }, 120_000);
 });
