@@ -67,7 +67,8 @@ find_pg_cluster() {
   for conf in "$PG_CONF_ROOT"/*/*/postgresql.conf; do
     [ -f "$conf" ] || continue
     local dir=${conf%/postgresql.conf}
-    local found="$(basename "$(dirname "$dir")") $(basename "$dir")"
+    local found
+    found="$(basename "$(dirname "$dir")") $(basename "$dir")"
     [ "$(basename "$dir")" = "$PG_CLUSTER" ] && { echo "$found"; return; }
     [ -n "$best" ] || best=$found
   done
@@ -101,7 +102,7 @@ start_postgres() {
   cluster=$(find_pg_cluster)
   if [ -z "$cluster" ]; then
     local version
-    version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
+    version=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n1)
     echo "== creating PostgreSQL $version cluster $PG_CLUSTER"
     local where=()
     [ -z "${FLOODGATE_PG_DATA:-}" ] || where+=(-d "$FLOODGATE_PG_DATA")
@@ -110,6 +111,7 @@ start_postgres() {
     cluster="$version $PG_CLUSTER"
     installed=1
   fi
+  # shellcheck disable=SC2086 # "<version> <name>" into $1 $2
   set -- $cluster
   [ -z "$installed" ] || configure_pg_cluster "$1" "$2"
   echo "== starting PostgreSQL $1/$2 on 127.0.0.1:$PG_PORT"
@@ -145,7 +147,7 @@ tool_current() { [ -x "$1" ] && [ "$("$1" --version 2>/dev/null)" = "$2" ]; }
 
 step_tools() {
   local bin=$TOOLS_DIR/bin
-  local server_ok= cli_ok=
+  local server_ok='' cli_ok=''
   tool_current "$bin/nats-server" "nats-server: $NATS_SERVER_VERSION" && server_ok=1
   tool_current "$bin/nats" "$NATSCLI_VERSION" && cli_ok=1
   if [ -n "$server_ok" ] && [ -n "$cli_ok" ]; then
