@@ -114,13 +114,22 @@ start_postgres() {
   # shellcheck disable=SC2086 # "<version> <name>" into $1 $2
   set -- $cluster
   [ -z "$installed" ] || configure_pg_cluster "$1" "$2"
+  # The package may have started the cluster already (with Debian's auth): restart it then.
+  local action=start
+  pg_ctlcluster "$1" "$2" status >/dev/null 2>&1 && action=restart
   echo "== starting PostgreSQL $1/$2 on 127.0.0.1:$PG_PORT"
-  pg_ctlcluster --skip-systemctl-redirect "$1" "$2" start
+  pg_ctlcluster --skip-systemctl-redirect "$1" "$2" "$action"
   wait_port "$PG_PORT" || { echo "PostgreSQL did not listen on $PG_PORT" >&2; return 1; }
 }
 
 start_nats() {
-  command -v nats-server >/dev/null 2>&1 || apt_install nats-server
+  if ! command -v nats-server >/dev/null 2>&1; then
+    apt_install nats-server
+    # Under systemd the package starts its own service on 4222, without JetStream: ours replaces it.
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+      systemctl disable --now nats-server >/dev/null 2>&1 || true
+    fi
+  fi
   echo "== starting nats-server with JetStream on 127.0.0.1:$NATS_PORT"
   mkdir -p "$NATS_STORE" "$(dirname "$NATS_LOG")"
   # Matched by its pid file, so a nats-server already running on another port is no obstacle.
