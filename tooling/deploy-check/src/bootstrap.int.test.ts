@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { connectQueue } from "@floodgate/queue";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
-import { freePort } from "../../../apps/loadtest/src/harness/processes.js";
+import { freePort, portOpen } from "../../../apps/loadtest/src/harness/processes.js";
 import { REPO_ROOT } from "./repo.js";
 
 const SCRIPT = join(REPO_ROOT, "scripts/bootstrap.sh");
@@ -61,9 +61,11 @@ echo "apt-get $*" >> "$SANDBOX/apt.log"
 for p in "$@"; do case $p in
   postgresql)
     for b in pg_ctlcluster pg_createcluster pg_lsclusters pg_dropcluster pg_conftool psql; do ln -sf /usr/bin/$b "$SANDBOX/bin/$b"; done
-    # The package's postinst creates a cluster (on the first free port from 5432, Debian's auth).
+    # The package's postinst creates a cluster with Debian's auth, and starts it where it can
+    # (here on a free port of the test's, STUB_START_PORT, not the one bootstrap is asked for).
     if [ -z "\${STUB_NO_CLUSTER:-}" ]; then
-      "$SANDBOX/bin/pg_createcluster" -l "$SANDBOX/pg.log" -d "$SANDBOX/pgdata" "$(ls /usr/lib/postgresql | sort -V | tail -n1)" "$FLOODGATE_PG_CLUSTER" >/dev/null
+      "$SANDBOX/bin/pg_createcluster" -l "$SANDBOX/pg.log" -d "$SANDBOX/pgdata" \${STUB_START_PORT:+-p "$STUB_START_PORT" --start} \
+        "$(ls /usr/lib/postgresql | sort -V | tail -n1)" "$FLOODGATE_PG_CLUSTER" >/dev/null
     fi ;;
   nats-server) ln -sf /usr/sbin/nats-server "$SANDBOX/bin/nats-server" ;;
 esac; done
@@ -147,7 +149,8 @@ async function assertJetStream(port: number): Promise<void> {
 
 describe.skipIf(!canInstall)("bootstrap.sh on a machine without PostgreSQL and nats-server", () => {
   it("installs both from Debian's packages, starts them (trust auth, JetStream), and does nothing the second time", async () => {
-    const sandbox = await makeSandbox();
+    const startedByPackage = await freePort();
+    const sandbox = await makeSandbox({ STUB_START_PORT: String(startedByPackage) });
     const first = runBootstrap(sandbox, ["services"]);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(aptCalls(sandbox)).toEqual([
@@ -159,6 +162,8 @@ describe.skipIf(!canInstall)("bootstrap.sh on a machine without PostgreSQL and n
     expect(first.stdout).toContain(`starting nats-server with JetStream on 127.0.0.1:${sandbox.env.FLOODGATE_NATS_PORT}`);
     const port = Number(sandbox.env.FLOODGATE_PG_PORT);
     await assertPostgresTrusts(port);
+    // The cluster the package had started was restarted on the port asked for.
+    expect(await portOpen(startedByPackage)).toBe(false);
     await assertJetStream(Number(sandbox.env.FLOODGATE_NATS_PORT));
     const version = readdirSync(join(sandbox.dir, "etc"))[0] as string;
     const hba = readFileSync(join(sandbox.dir, "etc", version, sandbox.cluster, "pg_hba.conf"), "utf8");
