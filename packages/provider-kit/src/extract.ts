@@ -8,6 +8,12 @@ export interface ExtractContext {
   readonly deliveryId: string | undefined;
   /** The raw body, for providers whose payload is not JSON. */
   readonly body: Uint8Array;
+  /**
+   * When the request arrived, epoch ms: the event time of providers whose payload has none
+   * (Twilio, Plivo). Precedence still converges: a recipient's status moves by rank, never by
+   * time, and a retry keeps its first arrival through the ledger's dedup on the event id.
+   */
+  readonly receivedAt: number;
 }
 
 /** Why a verified body yields no events. */
