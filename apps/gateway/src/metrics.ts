@@ -79,9 +79,11 @@ export function createGatewayMetrics(registry = new Registry()) {
       queuedEventsOf(provider, "").inc(result.events ?? 0);
     } else if (result.outcome === "duplicate") {
       duplicateOf(provider, type).inc();
-    } else if (result.outcome !== "ignored") {
-      // Signature failures keep their finer reason (mismatch, missing_header, timestamp_too_old…).
-      const signature = result.outcome === "invalid_signature" || result.outcome === "expired";
+    } else if (result.outcome !== "ignored" && result.outcome !== "handshake") {
+      // Verification failures keep their finer reason (mismatch, missing_header, timestamp_too_old,
+      // replayed, not_allowed, key_unavailable…).
+      const signature =
+        result.outcome === "invalid_signature" || result.outcome === "expired" || result.outcome === "forbidden" || result.outcome === "upstream_unavailable";
       rejected.inc({ provider, reason: signature ? (result.reason ?? result.outcome) : result.outcome });
     }
   }
