@@ -27,7 +27,7 @@ describe("k6 scenario", () => {
     }
   });
 
-  it("signs Resend webhooks that Floodgate verifies and maps", () => {
+  it("signs Resend webhooks that Floodgate verifies and maps", async () => {
     const secrets = generateSigningSecrets();
     const runtime = createProviderRuntime(resend, { RESEND_WEBHOOK_SECRET: secrets.RESEND_WEBHOOK_SECRET });
     const key = decodeWhsec((s: string) => Buffer.from(s, "base64"), secrets.RESEND_WEBHOOK_SECRET);
@@ -36,21 +36,21 @@ describe("k6 scenario", () => {
     for (const type of new Set(RESEND_TYPES as string[])) {
       const body = resendBody("k6-1", type, now) as string;
       const headers = signResend(hmac, key, "msg_k6_1", Math.floor(now / 1000), body) as Record<string, string>;
-      const result = runtime.handle({ body: Buffer.from(body), headers, url: "/webhooks/resend", method: "POST", now });
+      const result = await runtime.handle({ body: Buffer.from(body), headers, url: "/webhooks/resend", method: "POST", now });
       expect(result).toMatchObject({ ok: true, id: "msg_k6_1" });
       expect(result.ok && result.events[0]!.providerMessageId).toBe("k6-1");
     }
     expect(() => decodeWhsec(() => Buffer.alloc(0), "nope")).toThrow(/whsec_/);
   });
 
-  it("reads a fresh corpus whose Telnyx requests Floodgate verifies", () => {
+  it("reads a fresh corpus whose Telnyx requests Floodgate verifies", async () => {
     const secrets = generateSigningSecrets();
     const corpus = buildCorpus(50, createWebhookSigner(secrets));
     const requests = readCorpus(JSON.stringify(corpus)) as typeof corpus.requests;
     expect(requests).toHaveLength(50);
     const runtime = createProviderRuntime(telnyx, { TELNYX_PUBLIC_KEY: secrets.TELNYX_PUBLIC_KEY });
     for (const r of requests) {
-      const result = runtime.handle({ body: Buffer.from(r.body), headers: r.headers, url: r.path, method: "POST", now: Date.parse(corpus.createdAt) + 299_000 });
+      const result = await runtime.handle({ body: Buffer.from(r.body), headers: r.headers, url: r.path, method: "POST", now: Date.parse(corpus.createdAt) + 299_000 });
       expect(result.ok).toBe(true);
     }
     expect(requests.some((r) => r.body.includes("message.finalized"))).toBe(true);
