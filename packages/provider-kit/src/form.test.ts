@@ -54,3 +54,15 @@ describe("query strings and params bodies", () => {
     expect(parseBody("json", { body: Buffer.from([0x22, 0xff, 0x22]), url: "/", method: "POST" })).toMatchObject({ ok: false });
   });
 });
+
+describe("time helpers", async () => {
+  const { parseCompactUtcTime, parseUnixSeconds } = await import("./extract.js");
+  it("reads carriers' compact UTC times and Unix seconds", () => {
+    expect(parseCompactUtcTime("2503011000")).toBe(Date.UTC(2025, 2, 1, 10, 0));
+    expect(parseCompactUtcTime("250301100005")).toBe(Date.UTC(2025, 2, 1, 10, 0, 5));
+    for (const bad of ["2513011000", "2502301000", "25030110", "250301106000", 2503011000, "abcdefghij"]) expect(parseCompactUtcTime(bad)).toBeUndefined();
+    expect(parseUnixSeconds(1740823203.123)).toBe(1740823203123);
+    expect(parseUnixSeconds("1740823203")).toBe(1740823203000);
+    for (const bad of ["-1", "1e9", "", null, Number.NaN, 1e13]) expect(parseUnixSeconds(bad)).toBeUndefined();
+  });
+});
