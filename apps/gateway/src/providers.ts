@@ -2,9 +2,10 @@ import type { ProviderDefinition } from "@floodgate/provider-kit";
 import { resend } from "@floodgate/provider-resend";
 import { telnyx } from "@floodgate/provider-telnyx";
 import { twilio } from "@floodgate/provider-twilio";
+import { plivo } from "@floodgate/provider-plivo";
 
 /**
  * The providers this gateway serves. Adding a provider is one package plus one entry here;
  * nothing registers itself by import.
  */
-export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio];
+export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo];
