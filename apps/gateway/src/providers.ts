@@ -3,9 +3,10 @@ import { resend } from "@floodgate/provider-resend";
 import { telnyx } from "@floodgate/provider-telnyx";
 import { twilio } from "@floodgate/provider-twilio";
 import { plivo } from "@floodgate/provider-plivo";
+import { sinch } from "@floodgate/provider-sinch";
 
 /**
  * The providers this gateway serves. Adding a provider is one package plus one entry here;
  * nothing registers itself by import.
  */
-export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo];
+export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo, sinch];
