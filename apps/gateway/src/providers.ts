@@ -4,9 +4,10 @@ import { telnyx } from "@floodgate/provider-telnyx";
 import { twilio } from "@floodgate/provider-twilio";
 import { plivo } from "@floodgate/provider-plivo";
 import { sinch } from "@floodgate/provider-sinch";
+import { bandwidth } from "@floodgate/provider-bandwidth";
 
 /**
  * The providers this gateway serves. Adding a provider is one package plus one entry here;
  * nothing registers itself by import.
  */
-export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo, sinch];
+export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo, sinch, bandwidth];

@@ -45,6 +45,7 @@ export {
   checkBasicPassword,
   pairBasicCredentials,
   basicAuthorization,
+  basicCredentialsEnv,
   type BasicAuthParams,
   type BasicCredential,
 } from "./schemes/basic-auth.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { basicAuth, basicAuthorization, checkBasicUsername, pairBasicCredentials } from "./basic-auth.js";
+import { basicAuth, basicAuthorization, basicCredentialsEnv, checkBasicUsername, pairBasicCredentials } from "./basic-auth.js";
 
 const verifier = basicAuth.create({ credentials: [{ username: "floodgate", password: "s3cret-A" }, { username: "floodgate", password: "s3cret-B" }] });
 const verify = (authorization?: string | string[]) =>
@@ -34,5 +34,22 @@ describe("basicAuth", () => {
     expect(checkBasicUsername("ok")).toBeUndefined();
     expect(pairBasicCredentials(["a", "b"], ["x"])).toMatch(/paired by position/);
     expect(pairBasicCredentials(["a", "b"], ["x", "y"])).toEqual([{ username: "a", password: "x" }, { username: "b", password: "y" }]);
+  });
+});
+
+describe("basicCredentialsEnv", () => {
+  const schema = basicCredentialsEnv("X_USERNAME", "X_PASSWORD");
+  it("pairs the two lists by position", () => {
+    expect(schema.parse({ X_USERNAME: "a, b", X_PASSWORD: "x,y" })).toEqual({ credentials: [{ username: "a", password: "x" }, { username: "b", password: "y" }] });
+  });
+  it("names both variables when the counts differ, and the set one when the other is missing", () => {
+    const paths = (env: Record<string, string>) => {
+      const r = schema.safeParse(env);
+      return r.success ? [] : [...new Set(r.error.issues.map((i) => String(i.path[0])))].sort();
+    };
+    expect(paths({ X_USERNAME: "a,b", X_PASSWORD: "x" })).toEqual(["X_PASSWORD", "X_USERNAME"]);
+    expect(paths({ X_USERNAME: "a" })).toEqual(["X_PASSWORD", "X_USERNAME"]);
+    expect(paths({})).toEqual(["X_PASSWORD", "X_USERNAME"]);
+    expect(paths({ X_USERNAME: "a:b", X_PASSWORD: "x" })).toEqual(["X_PASSWORD", "X_USERNAME"]);
   });
 });

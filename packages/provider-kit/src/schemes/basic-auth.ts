@@ -1,3 +1,5 @@
+import { z } from "zod";
+import { envList, providerEnv } from "../config.js";
 import { InvalidSchemeParamsError } from "../errors.js";
 import { readHeader } from "../headers.js";
 import { digestSecret, equalDigests } from "../secret-compare.js";
@@ -105,3 +107,21 @@ export const basicAuth: SignatureScheme<BasicAuthParams> = {
     return { scheme: "basic-auth", keyCount: pairs.length, verify };
   },
 };
+
+/**
+ * The configuration of a provider that sends Basic credentials: two variables of paired,
+ * comma-separated lists (`<P>_USERNAME=a,b`, `<P>_PASSWORD=x,y` during a rotation), parsed to
+ * `{ credentials }`. Usernames and passwords cannot contain commas or whitespace (the list
+ * separators); a count mismatch names both variables.
+ */
+export function basicCredentialsEnv(usernameVariable: string, passwordVariable: string) {
+  const shape = { [usernameVariable]: envList(checkBasicUsername), [passwordVariable]: envList(checkBasicPassword) } as Record<string, ReturnType<typeof envList>>;
+  return providerEnv(shape).transform((config, ctx): { credentials: BasicCredential[] } => {
+    const pairs = pairBasicCredentials(config[usernameVariable] as string[], config[passwordVariable] as string[]);
+    if (typeof pairs === "string") {
+      for (const path of [usernameVariable, passwordVariable]) ctx.addIssue({ code: "custom", path: [path], message: pairs });
+      return z.NEVER;
+    }
+    return { credentials: pairs };
+  });
+}
