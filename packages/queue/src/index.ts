@@ -40,5 +40,14 @@ export {
   type DeadLetter,
   type DeadLetterFilter,
 } from "./dead-letter.js";
+export {
+  strandedConfigFor,
+  ensureStrandedSweep,
+  startStrandedSweeper,
+  moveStranded,
+  maxDeliveriesSubject,
+  type StrandedConfig,
+  type StrandedSweeperOptions,
+} from "./stranded.js";
 export { createCapacityGuard, type CapacityGuard, type CapacityGuardOptions } from "./capacity-guard.js";
 export { createGroupingPublisher, type GroupingPublisher, type GroupingPublisherOptions } from "./grouping-publisher.js";
