@@ -5,9 +5,10 @@ import { twilio } from "@floodgate/provider-twilio";
 import { plivo } from "@floodgate/provider-plivo";
 import { sinch } from "@floodgate/provider-sinch";
 import { bandwidth } from "@floodgate/provider-bandwidth";
+import { sendgrid } from "@floodgate/provider-sendgrid";
 
 /**
  * The providers this gateway serves. Adding a provider is one package plus one entry here;
  * nothing registers itself by import.
  */
-export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo, sinch, bandwidth];
+export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo, sinch, bandwidth, sendgrid];
