@@ -7,9 +7,10 @@ import { sinch } from "@floodgate/provider-sinch";
 import { bandwidth } from "@floodgate/provider-bandwidth";
 import { sendgrid } from "@floodgate/provider-sendgrid";
 import { postmark } from "@floodgate/provider-postmark";
+import { mailgun } from "@floodgate/provider-mailgun";
 
 /**
  * The providers this gateway serves. Adding a provider is one package plus one entry here;
  * nothing registers itself by import.
  */
-export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo, sinch, bandwidth, sendgrid, postmark];
+export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, twilio, plivo, sinch, bandwidth, sendgrid, postmark, mailgun];
