@@ -1,3 +1,4 @@
+/* global Response, URL, process */
 // Preloaded into a gateway under test (`node --import <this file> …`): answers the fetches the
 // SNS scheme makes, offline. A certificate URL listed in FLOODGATE_TEST_SNS_CERTIFICATES
 // ({ url: pem }) gets its test certificate; an SNS ConfirmSubscription URL is answered 200 and
