@@ -19,7 +19,8 @@
  *                                load test: recipients first, then signed webhooks at a fixed
  *                                arrival rate (open model); reports codes, latency, end to end,
  *                                and checks every acknowledged event was applied exactly once
- *   corpus --out FILE [--count N] write pre-signed requests for k6 (see k6/README.md)
+ *   corpus --out FILE [--count N] [--providers telnyx,sendgrid,ses]
+ *                                write pre-signed requests for k6 (see k6/README.md)
  *
  * Environment: DATABASE_URL, GATEWAY_URL (default http://127.0.0.1:3000), and the secrets from
  * `keys` (every provider's, and the private halves the generator signs with).
@@ -30,7 +31,7 @@ import pg from "pg";
 import { writeFile } from "node:fs/promises";
 import { assertLoopback } from "./open-load.js";
 import { formatReport, runLoad } from "./run.js";
-import { buildCorpus } from "./corpus.js";
+import { buildCorpus, CORPUS_PROVIDERS } from "./corpus.js";
 import {
   createWebhookSigner,
   generateSigningSecrets,
@@ -193,13 +194,20 @@ async function run(argv: string[]) {
 }
 
 async function corpus(argv: string[]) {
-  const { values } = parseArgs({ args: argv, options: { out: { type: "string" }, count: { type: "string", default: "20000" } } });
+  const { values } = parseArgs({ args: argv, options: { out: { type: "string" }, count: { type: "string", default: "20000" }, providers: { type: "string", default: "telnyx" } } });
   const out = values.out ?? fail("--out is required");
   const count = Number(values.count);
   if (!Number.isInteger(count) || count < 1 || count > 1_000_000) fail("--count must be an integer from 1 to 1000000");
-  const c = buildCorpus(count, createWebhookSigner({ LOADTEST_TELNYX_PRIVATE_SEED: requireSecret("LOADTEST_TELNYX_PRIVATE_SEED"), RESEND_WEBHOOK_SECRET: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }));
+  const providers = values.providers.split(",").map((p) => p.trim());
+  for (const p of providers) if (!(CORPUS_PROVIDERS as readonly string[]).includes(p)) fail(`--providers: the corpus holds ${CORPUS_PROVIDERS.join(", ")} (k6 signs the others itself)`);
+  let c;
+  try {
+    c = buildCorpus(count, createWebhookSigner(process.env as Partial<SigningSecrets>), Date.now(), providers as ProviderName[]);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+  }
   await writeFile(out, JSON.stringify(c));
-  console.log(`wrote ${c.requests.length} signed Telnyx requests to ${out}, valid until ${c.validUntil}`);
+  console.log(`wrote ${c.requests.length} signed requests (${providers.join(", ")}) to ${out}, valid until ${c.validUntil}`);
 }
 
 const [command, ...rest] = process.argv.slice(2);
