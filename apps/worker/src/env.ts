@@ -18,6 +18,8 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
       WEBHOOK_BATCH_MAX_EVENTS: intVar(2000, 1, 100_000),
       /** Events this worker holds at most (bounds its memory whatever the message sizes). */
       WORKER_MAX_PENDING_EVENTS: intVar(10_000, 1, 1_000_000),
+      /** While NATS is unreachable, "waiting for NATS" is logged this often. */
+      NATS_WAIT_LOG_MS: intVar(10_000, 100, 600_000),
       /** Health and metrics endpoints. */
       WORKER_PORT: intVar(6002, 0, 65535),
       /** Address the health/metrics/admin server binds to. */

@@ -8,6 +8,12 @@ import type { WorkerEnv } from "./env.js";
 import type { WorkerMetrics } from "./metrics.js";
 import { createProcessor, webhookIdOf, type Processor } from "./processor.js";
 
+/**
+ * How long a pull request stays open at the server. Short, because one can outlive the worker's
+ * shutdown there and messages handed back must wait it out (see the processor's handBackDelayMs).
+ */
+const PULL_EXPIRES_MS = 5_000;
+
 /** Messages the pull keeps buffered: enough to fill a batch, counted against WORKER_MAX_UNACKED. */
 export function pullBufferSize(env: Pick<WorkerEnv, "WEBHOOK_BATCH_SIZE" | "WORKER_MAX_UNACKED">): number {
   return Math.max(1, Math.min(env.WEBHOOK_BATCH_SIZE, Math.floor(env.WORKER_MAX_UNACKED / 4), 256));
@@ -47,15 +53,16 @@ export interface Intake {
 export function createIntake(deps: IntakeDeps): Intake {
   const { env, queueConfig, metrics, log } = deps;
   const held = new Map<JsMsg, number>();
-  const processor = createBatchProcessor(deps, held);
-  const batcher = createWorkerBatcher(env, queueConfig.maxDeliver, processor, held, metrics, log);
   const consumer = createPullConsumer(deps.queue.js, {
     stream: queueConfig.stream,
     durable: queueConfig.consumer,
     maxMessages: pullBufferSize(env),
     pauseAfterMs: Math.max(100, Math.floor(queueConfig.ackWaitMs / 4)),
+    expiresMs: PULL_EXPIRES_MS,
     log: log.child({ component: "consumer" }),
   });
+  const processor = createBatchProcessor(deps, held, consumer.requestLifetimeMs + 1000);
+  const batcher = createWorkerBatcher(env, queueConfig.maxDeliver, processor, held, metrics, log);
   const consuming = consumer.consume((m) => {
     held.set(m, Date.now());
     return batcher.add(m) ? undefined : batcher.whenReady();
@@ -106,7 +113,7 @@ function keepHeldAlive(held: Map<JsMsg, number>, ackWaitMs: number): NodeJS.Time
   return timer;
 }
 
-function createBatchProcessor(deps: IntakeDeps, held: Map<JsMsg, number>): Processor<JsMsg> {
+function createBatchProcessor(deps: IntakeDeps, held: Map<JsMsg, number>, handBackDelayMs: number): Processor<JsMsg> {
   const { env, queue, db, dlq, breaker, metrics, log } = deps;
   return createProcessor<JsMsg>({
     apply: (events) => applyEvents(db, events),
@@ -114,6 +121,7 @@ function createBatchProcessor(deps: IntakeDeps, held: Map<JsMsg, number>): Proce
     breaker,
     retries: env.WEBHOOK_RETRY_ATTEMPTS,
     backoff: { baseMs: env.WEBHOOK_RETRY_BASE_MS, maxMs: env.WEBHOOK_RETRY_MAX_MS },
+    handBackDelayMs,
     maxDeliver: deps.queueConfig.maxDeliver,
     settled: (m) => held.delete(m),
     onApplied(msgs, events, result, seconds) {

@@ -29,6 +29,12 @@ export interface ProcessorOptions<M extends Message = JsMsg> {
   retries: number;
   backoff: BackoffOptions;
   /**
+   * Redelivery delay of messages handed back on shutdown, ms (default `backoff.baseMs`). Longer
+   * than the consumer's pull requests live at the server, so they are not redelivered into this
+   * worker's departing request (see the pull consumer's `requestLifetimeMs`).
+   */
+  handBackDelayMs?: number;
+  /**
    * The consumer's max_deliver. The last allowed delivery is never spent on processing (a nak
    * there would strand the message: the server never delivers it again): a message that arrives
    * on it is dead-lettered before it is touched, which also ends crash loops.
@@ -87,6 +93,7 @@ export interface Processor<M> {
 export function createProcessor<M extends Message = JsMsg>(options: ProcessorOptions<M>): Processor<M> {
   const sleep = options.sleep ?? defaultSleep;
   const { log } = options;
+  const handBackDelay = options.handBackDelayMs ?? options.backoff.baseMs;
   let stopping = false;
   let wake!: () => void;
   const stopped = new Promise<void>((r) => (wake = r));
@@ -117,7 +124,7 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
       await pause(backoffDelay(attempt, options.backoff));
       if (stopping) {
         log.warn({ webhookId: webhookIdOf(m), seq: m.seq, deliveries: m.info.deliveryCount }, "shutting down with a message the dead-letter stream refused; it stays in the work queue");
-        return release(m, options.backoff.baseMs);
+        return release(m, handBackDelay);
       }
       try {
         await options.deadLetter(m, { reason, error }, only);
@@ -174,7 +181,7 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
   }
 
   const handBack = (items: Item<M>[]) => {
-    for (const i of items) release(i.msg, options.backoff.baseMs);
+    for (const i of items) release(i.msg, handBackDelay);
   };
 
   /**

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import { createDb, type Db } from "@floodgate/db";
 import {
-  connectQueue,
+  createQueueConnector,
   deadLetterConfigFor,
   ensureConsumer,
   ensureDeadLetterStream,
@@ -13,6 +13,7 @@ import {
   type PullConsumer,
   type QueueConfig,
   type QueueConnection,
+  type QueueConnector,
 } from "@floodgate/queue";
 import { closeServer, startOpsServer, type Logger } from "@floodgate/service";
 import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from "cockatiel";
@@ -33,10 +34,16 @@ export interface WorkerOptions {
 }
 
 export interface Worker {
-  readonly queue: QueueConnection;
+  /** The NATS connection, established in the background (the worker serves /readyz meanwhile). */
+  readonly connector: QueueConnector;
   readonly db: Db;
   readonly opsServer: Server;
   readonly metrics: WorkerMetrics;
+  /**
+   * Resolves once NATS is reachable and the worker is pulling; rejects when it never can
+   * (bad credentials, a stream config the server refuses): the process should exit then.
+   */
+  readonly started: Promise<void>;
   /** Stops pulling, applies and acks what it holds, then closes NATS and the pool. */
   close(): Promise<void>;
 }
@@ -101,64 +108,111 @@ export function createDatabaseBreaker(env: WorkerEnv, metrics: WorkerMetrics, lo
   return breaker;
 }
 
+/** What runs once NATS is reachable. */
+interface Running {
+  queue: QueueConnection;
+  dlq: DeadLetterConfig;
+  intake: Intake;
+  sweeper: PullConsumer;
+  stopMaintenance: () => void;
+}
+
 interface OpsDeps {
   env: WorkerEnv;
-  queue: QueueConnection;
+  connector: QueueConnector;
   db: Db;
-  dlq: DeadLetterConfig;
   breaker: CircuitBreakerPolicy;
-  intake: Intake;
+  running: () => Running | undefined;
   metrics: WorkerMetrics;
 }
 
-/** Serves /healthz, /readyz (NATS, database, breaker, consumer), /metrics and the admin API. */
-function startOps({ env, queue, db, dlq, breaker, intake, metrics }: OpsDeps): Promise<Server> {
+/**
+ * Serves /healthz, /readyz (NATS, database, breaker, consumer), /metrics and the admin API from
+ * the start: while NATS is unreachable the worker answers "not ready" and says why.
+ */
+function startOps({ env, connector, db, breaker, running, metrics }: OpsDeps): Promise<Server> {
   const closed = () => breaker.state === CircuitState.Closed;
+  const admin = (dlq: DeadLetterConfig, queue: QueueConnection) => createAdminHandler(createDeadLetterOps(queue, dlq), env.ADMIN_TOKEN);
+  let adminRoutes: ReturnType<typeof admin> | undefined;
   return startOpsServer(env.WORKER_PORT, env.HOST, {
     registry: metrics.registry,
     checks: {
-      nats: () => ({ ok: queue.isConnected(), detail: queue.isConnected() ? undefined : "not connected to NATS" }),
+      nats: () => ({ ok: connector.isConnected(), detail: connector.isConnected() ? undefined : `waiting for NATS: ${connector.waitingFor ?? "not connected"}` }),
       database: async () => {
         await db.pool.query("SELECT 1");
         return { ok: true };
       },
       breaker: () => ({ ok: closed(), detail: closed() ? undefined : `circuit ${CircuitState[breaker.state]}` }),
-      consumer: () => ({ ok: intake.consumer.running, detail: intake.consumer.running ? undefined : "consumer not running" }),
+      consumer: () => {
+        const ok = running()?.intake.consumer.running ?? false;
+        return { ok, detail: ok ? undefined : "consumer not running" };
+      },
     },
-    routes: createAdminHandler(createDeadLetterOps(queue, dlq), env.ADMIN_TOKEN),
+    routes: (req, res) => {
+      const r = running();
+      if (r) return (adminRoutes ??= admin(r.dlq, r.queue))(req, res);
+      if (!(req.url ?? "").startsWith("/admin/")) return false;
+      const body = JSON.stringify({ error: "waiting for NATS" });
+      res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "retry-after": "5" });
+      res.end(body);
+      return true;
+    },
   });
 }
 
-/** Starts a worker: pulls webhooks, applies them to PostgreSQL in batches, acks after commit. */
+/** Starts pulling and the periodic jobs once NATS is reachable and the streams exist. */
+function startProcessing(queue: QueueConnection, deps: { env: WorkerEnv; queueConfig: QueueConfig; db: Db; breaker: CircuitBreakerPolicy; metrics: WorkerMetrics; log: Logger }): Running {
+  const { env, queueConfig, db, breaker, metrics, log } = deps;
+  const dlq = deadLetterConfigFor(queueConfig);
+  const intake = createIntake({ env, queueConfig, queue, db, dlq, breaker, metrics, log });
+  const sweeper = sweepStranded(queue, queueConfig, dlq, metrics, log);
+  const stopMaintenance = startMaintenance({ env, queueConfig, queue, db, dlq, breaker, intake, metrics, log });
+  log.info(
+    { stream: queueConfig.stream, consumer: queueConfig.consumer, deadLetters: dlq.stream, batchSize: env.WEBHOOK_BATCH_SIZE, flushMs: env.WEBHOOK_FLUSH_INTERVAL, maxWorkers: env.WEBHOOK_MAX_WORKERS, admin: env.ADMIN_TOKEN !== undefined },
+    "worker started",
+  );
+  return { queue, dlq, intake, sweeper, stopMaintenance };
+}
+
+/**
+ * Starts a worker: serves its ops endpoints at once, connects to NATS in the background (saying
+ * so while it waits), then pulls webhooks and applies them to PostgreSQL in batches, acking after
+ * commit.
+ */
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const { env, queue: queueConfig, log } = options;
   checkRetryBudget(env.WEBHOOK_RETRY_ATTEMPTS, queueConfig.maxDeliver);
   const metrics = createWorkerMetrics();
   const db = openDatabase(env, metrics, log);
-  const queue = await connectQueue({ servers: env.NATS_URL.split(","), name: "floodgate-worker", log: log.child({ component: "nats" }) });
-  const dlq = await prepareStreams(queue, queueConfig);
   const breaker = createDatabaseBreaker(env, metrics, log);
-  const intake = createIntake({ env, queueConfig, queue, db, dlq, breaker, metrics, log });
-  const sweeper = sweepStranded(queue, queueConfig, dlq, metrics, log);
-  const stopMaintenance = startMaintenance({ env, queueConfig, queue, db, dlq, breaker, intake, metrics, log });
-  const opsServer = await startOps({ env, queue, db, dlq, breaker, intake, metrics });
-  log.info(
-    { stream: queueConfig.stream, consumer: queueConfig.consumer, deadLetters: dlq.stream, batchSize: env.WEBHOOK_BATCH_SIZE, flushMs: env.WEBHOOK_FLUSH_INTERVAL, maxWorkers: env.WEBHOOK_MAX_WORKERS, admin: env.ADMIN_TOKEN !== undefined },
-    "worker started",
-  );
-
+  const connector = createQueueConnector({
+    servers: env.NATS_URL.split(","),
+    name: "floodgate-worker",
+    log: log.child({ component: "nats" }),
+    waitLogIntervalMs: env.NATS_WAIT_LOG_MS,
+    setup: async (queue) => void (await prepareStreams(queue, queueConfig)),
+  });
+  let running: Running | undefined;
   let closing: Promise<void> | undefined;
+  const opsServer = await startOps({ env, connector, db, breaker, running: () => running, metrics });
+  const started = connector.ready.then((queue) => {
+    if (!closing) running = startProcessing(queue, { env, queueConfig, db, breaker, metrics, log });
+  });
+
   return {
-    queue,
+    connector,
     db,
     opsServer,
     metrics,
+    started,
     close: () =>
       (closing ??= (async () => {
-        await intake.close();
-        await sweeper.stop();
-        stopMaintenance();
-        await queue.drain();
+        if (running) {
+          await running.intake.close();
+          await running.sweeper.stop();
+          running.stopMaintenance();
+        }
+        await connector.close();
         await closeServer(opsServer);
         await db.close();
       })()),

@@ -21,6 +21,8 @@ export interface HandshakeDone {
   id: string;
   events: [];
   handshake: string;
+  /** Never set: a handshake has no parts to keep. */
+  unmapped?: undefined;
 }
 
 /** A protocol message that could not be completed now (the confirmation call failed): the provider should retry. */

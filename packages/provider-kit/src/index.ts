@@ -3,7 +3,18 @@ export * from "./errors.js";
 export * from "./verification.js";
 export { readHeader, readFirstHeader } from "./headers.js";
 export { parseTimestampSeconds, checkTimestamp } from "./timestamp.js";
-export { envList, envValue, envChoice, providerEnv, type ProviderEnv } from "./config.js";
+export {
+  envList,
+  envValue,
+  envChoice,
+  providerEnv,
+  withEnvAliases,
+  envAliasesOf,
+  resolveEnvAliases,
+  type ProviderEnv,
+  type EnvAliases,
+  type EnvAliasUse,
+} from "./config.js";
 export * from "./extract.js";
 export { parseForm, parseQuery, queryOf, formValues, type FormParams, type ParseResult } from "./form.js";
 export { parseBody, parseJsonBody, parseParams, payloadOf, type BodyFormat } from "./body.js";
@@ -13,7 +24,15 @@ export { digestSecret, equalDigests, equalAscii } from "./secret-compare.js";
 export { eventIdOf, digestId } from "./ids.js";
 export { handshakeDone, handshakeFailed, type HandshakeContext, type HandshakeDone, type HandshakeFailure, type HandshakeResult } from "./handshake.js";
 export { defineProvider, isValidProviderId, defaultContentTypes, type ProviderDefinition } from "./define-provider.js";
-export { createProviderRuntime, type ProviderRuntime, type HandleResult, type HandleOk, type RuntimeOptions } from "./runtime.js";
+export {
+  createProviderRuntime,
+  extractVerifiedBody,
+  type ProviderRuntime,
+  type HandleResult,
+  type HandledOk,
+  type VerifiedExtractFailure,
+  type RuntimeOptions,
+} from "./runtime.js";
 export { createProviderRegistry, type ProviderRegistry } from "./registry.js";
 export {
   useScheme,

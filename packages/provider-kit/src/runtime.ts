@@ -1,5 +1,5 @@
 import { parseBody, type BodyFormat } from "./body.js";
-import type { ProviderEnv } from "./config.js";
+import { resolveEnvAliases, type EnvAliasUse, type ProviderEnv } from "./config.js";
 import { defaultContentTypes, type ProviderDefinition } from "./define-provider.js";
 import { InvalidProviderDefinitionError, InvalidSchemeParamsError, ProviderConfigError } from "./errors.js";
 import { malformed, type ExtractFailure, type ExtractOk, type ExtractResult } from "./extract.js";
@@ -16,13 +16,26 @@ import {
 } from "./verification.js";
 
 /**
- * A webhook taken in: its events (possibly none), and `release` when the scheme claimed a
- * single-use token (call it if the webhook is not stored, so the provider's retry passes).
+ * A request whose signature verified but whose body the plugin could not map (`malformed`,
+ * `unsupported_event`). `verified` is the proof: such a body is kept raw (never bounced) and can
+ * be replayed through a later plugin without a second signature check.
  */
-export type HandleOk = ExtractOk & { release?: () => void };
+export interface VerifiedExtractFailure extends ExtractFailure {
+  readonly verified: VerifyOk;
+}
 
-/** The single result of {@link ProviderRuntime.handle}: events to publish, a handshake answered, or why not. */
-export type HandleResult = HandleOk | HandshakeDone | VerifyFailure | ExtractFailure | HandshakeFailure;
+/**
+ * A verified request mapped to events (possibly none). `verified` is set when it has
+ * `unmapped` parts to keep; `release` when the scheme claimed a single-use token (call it if
+ * the webhook is not stored, so the provider's retry of it passes).
+ */
+export type HandledOk = ExtractOk & { readonly verified?: VerifyOk; release?: () => void };
+
+/**
+ * The single result of {@link ProviderRuntime.handle}: events to publish, a handshake answered,
+ * a rejected signature, a verified body that could not be mapped, or a handshake that failed.
+ */
+export type HandleResult = HandledOk | HandshakeDone | VerifyFailure | VerifiedExtractFailure | HandshakeFailure;
 
 /** A provider ready to serve: config parsed, keys imported. Every method is total (never throws). */
 export interface ProviderRuntime {
@@ -35,6 +48,8 @@ export interface ProviderRuntime {
   readonly methods: readonly string[];
   /** The 2xx the provider wants for a webhook taken in, when it insists on one. */
   readonly successStatus?: 200 | 202 | 204;
+  /** Aliases of its variables found set (see `withEnvAliases`): warn and name the preferred one. */
+  readonly aliasesUsed: readonly EnvAliasUse[];
   /**
    * Checks the signature (and timestamp, token, certificate…) of a request. A promise only
    * for a scheme that needs I/O this time (an SNS certificate not cached yet).
@@ -46,7 +61,10 @@ export interface ProviderRuntime {
    * for a `params` provider, the method and URL.
    */
   extract(body: Uint8Array, verified: VerifyOk, request?: Partial<Pick<VerifyRequest, "url" | "method" | "now" | "payload">>): ExtractResult;
-  /** `verify`, then the handshake hook, then `extract`: what the gateway calls for each request. */
+  /**
+   * `verify`, then the handshake hook, then `extract`: what the gateway calls for each request.
+   * An extract failure after a good signature comes back as a {@link VerifiedExtractFailure}.
+   */
   handle(request: VerifyRequest): MaybePromise<HandleResult>;
 }
 
@@ -64,6 +82,44 @@ function describe(error: unknown): string {
 
 const NOT_PARSED: unique symbol = Symbol("not parsed");
 
+function readBody(format: BodyFormat, body: Uint8Array, url: string, method: string): { ok: true; value: unknown } | ExtractFailure {
+  if (format === "json") {
+    try {
+      return { ok: true, value: JSON.parse(utf8.decode(body)) };
+    } catch (error) {
+      return malformed(`body is not UTF-8 JSON: ${describe(error)}`);
+    }
+  }
+  const read = parseBody(format, { body, url, method });
+  return read.ok ? read : malformed(read.detail);
+}
+
+function mapWith(definition: Pick<ProviderDefinition, "id" | "extract">, payload: unknown, body: Uint8Array, deliveryId: string | undefined, receivedAt: number): ExtractResult {
+  try {
+    return definition.extract(payload, { provider: definition.id, deliveryId, body, receivedAt });
+  } catch (error) {
+    return malformed(`extract failed: ${describe(error)}`);
+  }
+}
+
+/**
+ * Parses a body that verified earlier (on receipt) in the provider's format and maps it with its
+ * `extract`: what `ProviderRuntime.extract` does, without the runtime and so without its secrets.
+ * Used to replay kept dead letters through the current plugin. `request` gives the arrival time
+ * (default now; the event time of providers whose payload has none) and, for a `params`
+ * provider, the method and URL (a kept GET's query is stored as a form body). Never throws.
+ */
+export function extractVerifiedBody(
+  definition: Pick<ProviderDefinition, "id" | "extract" | "body">,
+  body: Uint8Array,
+  deliveryId: string | undefined,
+  request: { url?: string; method?: string; now?: number } = {},
+): ExtractResult {
+  const read = readBody(definition.body ?? "json", body, request.url ?? "/", request.method ?? "POST");
+  if (!read.ok) return read;
+  return mapWith(definition, read.value, body, deliveryId, request.now ?? Date.now());
+}
+
 /**
  * Builds a provider's runtime from its definition and the environment: parses the config
  * once and imports keys once. Fails at construction, naming the variable, when the config is
@@ -78,10 +134,17 @@ const NOT_PARSED: unique symbol = Symbol("not parsed");
  */
 export function createProviderRuntime<Config>(definition: ProviderDefinition<Config>, env: ProviderEnv, options: RuntimeOptions = {}): ProviderRuntime {
   const id = definition.id;
-  const parsed = definition.config.safeParse(env);
+  const aliases = resolveEnvAliases(definition.config, env);
+  const parsed = definition.config.safeParse(aliases.env);
   if (!parsed.success) {
-    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "")).filter((v) => v !== ""))];
-    const problems = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "config"} ${issue.message}`);
+    // A value read through an alias is reported under the name that was actually set.
+    const setAs = (variable: string) => aliases.used.find((u) => u.preferred === variable && !u.ignored)?.alias;
+    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "")).filter((v) => v !== ""))].map((v) => setAs(v) ?? v);
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.length > 0 ? issue.path.join(".") : "config";
+      const alias = setAs(String(issue.path[0] ?? ""));
+      return `${name}${alias ? ` (set as ${alias})` : ""} ${issue.message}`;
+    });
     throw new ProviderConfigError(id, variables, `provider ${id}: invalid configuration: ${problems.join("; ")}`, { cause: parsed.error });
   }
   const services = defaultServices(options);
@@ -99,7 +162,6 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
     throw new InvalidProviderDefinitionError(`provider ${id}: its scheme reads the body as ${verifier.readsPayload}, the definition says ${format}`);
   }
   const parsesFirst = verifier.readsPayload !== undefined;
-  const extractFromPayload = definition.extract;
   const handshake = definition.handshake;
 
   function verify(request: VerifyRequest): MaybePromise<VerifyResult> {
@@ -113,11 +175,7 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
   }
 
   function mapPayload(payload: unknown, body: Uint8Array, verified: VerifyOk, receivedAt: number): ExtractResult {
-    try {
-      return extractFromPayload(payload, { provider: id, deliveryId: verified.id, body, receivedAt });
-    } catch (error) {
-      return malformed(`extract failed: ${describe(error)}`);
-    }
+    return mapWith(definition, payload, body, verified.id, receivedAt);
   }
 
   /** Parses the body in the provider's format (JSON inline: the hot path) and maps it. */
@@ -130,8 +188,8 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
         return malformed(`body is not UTF-8 JSON: ${describe(error)}`);
       }
     } else {
-      const read = parseBody(format, { body, url, method });
-      if (!read.ok) return malformed(read.detail);
+      const read = readBody(format, body, url, method);
+      if (!read.ok) return read;
       payload = read.value;
     }
     return mapPayload(payload, body, verified, receivedAt);
@@ -148,15 +206,15 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
     if (!verified.ok) return verified;
     if (handshake !== undefined) {
       if (payload === NOT_PARSED) {
-        const read = parseBody(format, request);
-        if (!read.ok) return refuse(verified, malformed(read.detail));
+        const read = readBody(format, request.body, request.url, request.method);
+        if (!read.ok) return { ...read, verified };
         payload = read.value;
       }
       let answer: MaybePromise<HandshakeResult> | undefined;
       try {
         answer = handshake(payload, { provider: id, deliveryId: verified.id, fetch: services.fetch, receivedAt });
       } catch (error) {
-        return refuse(verified, malformed(`handshake failed: ${describe(error)}`));
+        return refuse(verified, { ok: false, reason: "handshake_failed", detail: describe(error) } as HandshakeFailure);
       }
       if (answer !== undefined) {
         return isPromise(answer)
@@ -170,11 +228,16 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
       }
     }
     const result = payload === NOT_PARSED ? readAndMap(request.body, request.url, request.method, verified, receivedAt) : mapPayload(payload, request.body, verified, receivedAt);
-    if (!result.ok) return refuse(verified, result);
-    return verified.release === undefined ? result : { ...result, release: verified.release };
+    // A body that verified but cannot be mapped is kept raw by the gateway (a 2xx): its token
+    // stays claimed, as for any webhook taken in.
+    if (!result.ok) return { ...result, verified };
+    // The common case returns the plugin's own object: no allocation on the hot path.
+    const unmapped = result.unmapped !== undefined && result.unmapped.length > 0;
+    if (!unmapped && verified.release === undefined) return result;
+    return { ...result, ...(unmapped ? { verified } : {}), ...(verified.release !== undefined ? { release: verified.release } : {}) };
   }
 
-  function refuse<F extends ExtractFailure | HandshakeFailure>(verified: VerifyOk, failure: F): F {
+  function refuse<F extends VerifiedExtractFailure | HandshakeFailure>(verified: VerifyOk, failure: F): F {
     verified.release?.();
     return failure;
   }
@@ -200,6 +263,7 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
     contentTypes: definition.contentTypes ?? defaultContentTypes(format),
     methods: definition.methods ?? ["POST"],
     ...(definition.successStatus !== undefined ? { successStatus: definition.successStatus } : {}),
+    aliasesUsed: Object.freeze(aliases.used),
     verify,
     extract,
     handle,

@@ -33,6 +33,12 @@ export interface PullConsumerOptions {
    * it and burn a delivery). Pulling starts again once the last promise settles. Default: never.
    */
   pauseAfterMs?: number;
+  /**
+   * How long each pull request stays open at the server, ms (default 30 000, nats.js's). A request
+   * outlives `stop()` at the server until it expires, and on 2.9.10 a message nak'ed meanwhile
+   * can be delivered into it and counted as a delivery (see {@link PullConsumer.requestLifetimeMs}).
+   */
+  expiresMs?: number;
   log?: QueueLogger;
 }
 
@@ -51,6 +57,12 @@ export interface PullConsumer {
   stop(): Promise<void>;
   /** True between `consume()` and the end of the loop. */
   readonly running: boolean;
+  /**
+   * How long a pull request of this consumer may outlive `stop()` at the server. A message handed
+   * back (nak'ed) at shutdown with a shorter delay can be redelivered into that departed request
+   * and counted as a delivery nobody saw (nats-server 2.9.10), so hand back with a longer one.
+   */
+  readonly requestLifetimeMs: number;
 }
 
 function logNotification(log: QueueLogger, stream: string, durable: string, n: ConsumerNotification): void {
@@ -85,6 +97,7 @@ export function createPullConsumer(js: JetStreamClient, options: PullConsumerOpt
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
   const pauseAfterMs = options.pauseAfterMs;
+  const expiresMs = options.expiresMs ?? 30_000;
   let stopRequested = false;
   let running = false;
   let signalStop!: () => void;
@@ -145,7 +158,7 @@ export function createPullConsumer(js: JetStreamClient, options: PullConsumerOpt
       const consumer = await js.consumers.get(stream, durable);
       // stop() may have been called while we were looking the consumer up.
       if (stopRequested) return;
-      const msgs = await consumer.consume({ max_messages: maxMessages });
+      const msgs = await consumer.consume({ max_messages: maxMessages, expires: expiresMs });
       messages = msgs;
       if (stopRequested) msgs.stop();
       void (async () => {
@@ -180,5 +193,6 @@ export function createPullConsumer(js: JetStreamClient, options: PullConsumerOpt
     get running() {
       return running;
     },
+    requestLifetimeMs: expiresMs,
   };
 }
