@@ -349,6 +349,20 @@ describe("every provider", () => {
     expect(readFileSync(confirmations, "utf8").trim().split("\n")).toHaveLength(1);
   });
 
+  it("a SendGrid POST with an item it cannot map applies the others and keeps that one in the dead letters", async () => {
+    const messageId = randomUUID();
+    await all.pool.query("INSERT INTO batches (id) VALUES ('sg-unmapped') ON CONFLICT DO NOTHING");
+    await all.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) VALUES ($1, 'sg-unmapped', 'sendgrid', $2)", [`r-${messageId}`, messageId]);
+    const good = PROVIDER_PROFILES.sendgrid.buildBatch!([{ messageId, to: "sg@example.com", status: "delivered" }]);
+    const items = [...(JSON.parse(good.body) as unknown[]), { email: "sg@example.com", timestamp: Math.floor(Date.now() / 1000), event: "teleported", sg_event_id: randomUUID(), sg_message_id: `${messageId}.x` }];
+    const before = await all.deadLetterCount();
+    const signed = signedRequest(all.signer, "sendgrid", `${JSON.stringify(items)}\r\n`);
+    const res = await fetch(`${all.gatewayUrl}${signed.path}`, { method: "POST", headers: signed.headers, body: signed.body });
+    expect(res.status).toBe(202);
+    await waitFor("the mapped event applied", async () => (await all.pool.query("SELECT status FROM recipients WHERE provider_message_id = $1", [messageId])).rows[0]?.status === "delivered", 15_000);
+    expect(await all.deadLetterCount()).toBe(before + 1);
+  });
+
   it("Postmark and Mailgun are answered 200, the others 202", async () => {
     for (const provider of ["postmark", "mailgun", "twilio"] as const) {
       const profile = PROVIDER_PROFILES[provider];

@@ -6,7 +6,8 @@ import type { ProviderDefinition } from "../define-provider.js";
 import { ProviderConfigError } from "../errors.js";
 import { STATUSES, type NormalizedEvent } from "../event.js";
 import { parseForm } from "../form.js";
-import { createProviderRuntime, type HandleResult, type ProviderRuntime, type RuntimeOptions } from "../runtime.js";
+import type { UnmappedPart } from "../extract.js";
+import { createProviderRuntime, extractVerifiedBody, type HandledOk, type HandleResult, type ProviderRuntime, type RuntimeOptions } from "../runtime.js";
 import { VERIFY_FAILURE_REASONS, type RequestHeaders, type VerifyRequest, type VerifyResult } from "../verification.js";
 import { fixtureBody, type ProviderFixture } from "./fixtures.js";
 import { formBody } from "./scheme-signers.js";
@@ -97,11 +98,11 @@ function tamperPositions(length: number, limit: number): number[] {
   return [...positions].sort((a, b) => a - b);
 }
 
-/** The result without the `release` callback, for comparisons. */
+/** The result as a fixture states it: no `release` callback, no proof of verification, unmapped parts as reason and text. */
 function plain(result: HandleResult): unknown {
-  if (!result.ok || !("release" in result)) return result;
-  const { release: _release, ...rest } = result;
-  return rest;
+  if (!result.ok) return result;
+  const { release: _release, verified: _verified, unmapped, ...rest } = result as HandledOk;
+  return unmapped === undefined || unmapped.length === 0 ? rest : { ...rest, unmapped: unmapped.map((u: UnmappedPart) => ({ reason: u.reason, body: Buffer.from(u.body).toString("utf8") })) };
 }
 
 /** Releases a claimed single-use token, so the next check may use the same signature. */
@@ -340,8 +341,15 @@ export function runProviderConformance<Config, Key>(options: ProviderConformance
         const signed = signFixture(k0, fixture, i);
         const result = await handleWith(p, signed.body, signed.headers);
         if (fixture.expected.ok) {
-          expect(plain(result)).toEqual(fixture.expected);
+          const expected = fixture.expected.unmapped
+            ? { ...fixture.expected, unmapped: fixture.expected.unmapped.map((u) => ({ reason: u.reason, body: Buffer.from(fixtureBody(u)).toString("utf8") })) }
+            : fixture.expected;
+          expect(plain(result)).toEqual(expected);
           if (result.ok) {
+            // Each unmapped part is something the same plugin refuses alone, for the same reason (a replay).
+            for (const part of result.unmapped ?? []) {
+              expect(extractVerifiedBody(definition, part.body, result.id, { url, method: "POST", now })).toMatchObject({ ok: false, reason: part.reason });
+            }
             for (const event of result.events) expectNormalizedEvent(event, definition.id);
             const ids = result.events.map((e) => e.providerEventId);
             expect(new Set(ids).size, "event ids are unique within a webhook").toBe(ids.length);
