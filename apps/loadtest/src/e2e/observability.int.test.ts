@@ -136,7 +136,7 @@ describe("observability", () => {
 
   it("promtool checks the rules and their unit tests show the backlog and dead-letter alerts firing", async () => {
     const check = await run("promtool", ["check", "rules", join(OPS, "prometheus/alerts.yml")]);
-    expect(check.stdout).toContain("SUCCESS: 8 rules found");
+    expect(check.stdout).toContain("SUCCESS: 9 rules found");
     const tests = await run("promtool", ["test", "rules", join(OPS, "prometheus/alerts.test.yml")]);
     expect(tests.stdout).toContain("SUCCESS");
     const rulesTest = await readFile(join(OPS, "prometheus/alerts.test.yml"), "utf8");
