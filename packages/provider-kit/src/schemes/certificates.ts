@@ -21,6 +21,8 @@ export interface CertificateCacheOptions {
   retryAfterMs?: number;
   /** Largest certificate read, bytes; default 16 KiB. */
   maxBytes?: number;
+  /** Fetches in flight at most; a miss beyond it is answered `key_unavailable` at once. Default 4. */
+  maxPending?: number;
 }
 
 /**
@@ -28,22 +30,33 @@ export interface CertificateCacheOptions {
  * request points to (SNS). The URL must already have passed the scheme's allow-list. A cached
  * certificate is returned synchronously (the steady state costs no I/O and no promise);
  * concurrent misses share one fetch; a failed fetch is remembered briefly, so a burst of
- * requests does not become a burst of fetches.
+ * requests does not become a burst of fetches. Failures are kept apart from certificates, and
+ * few fetches run at once: a flood of forged messages naming many allow-listed URLs can
+ * neither evict the certificate in use nor turn into as many outbound fetches.
  */
 export interface CertificateCache {
   get(url: string, nowMs: number): MaybePromise<CachedCertificate | VerifyFailure>;
   readonly size: number;
 }
 
-interface Entry {
-  certificate?: CachedCertificate;
-  pending?: Promise<CachedCertificate | VerifyFailure>;
-  failure?: VerifyFailure;
-  failedUntil?: number;
+interface Pending {
+  promise: Promise<CachedCertificate | VerifyFailure>;
+}
+
+interface Failure {
+  failure: VerifyFailure;
+  until: number;
 }
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Insertion-ordered map bounded to `capacity` entries: the oldest goes first. */
+function put<V>(map: Map<string, V>, key: string, value: V, capacity: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > capacity) map.delete(map.keys().next().value as string);
 }
 
 /** Creates a {@link CertificateCache}. */
@@ -52,51 +65,53 @@ export function createCertificateCache(options: CertificateCacheOptions): Certif
   const capacity = options.capacity ?? 64;
   const retryAfterMs = options.retryAfterMs ?? 5000;
   const maxBytes = options.maxBytes ?? 16 * 1024;
-  const entries = new Map<string, Entry>();
-
-  function remember(url: string, entry: Entry): void {
-    entries.delete(url);
-    entries.set(url, entry);
-    if (entries.size > capacity) entries.delete(entries.keys().next().value as string);
-  }
+  const maxPending = options.maxPending ?? 4;
+  const certificates = new Map<string, CachedCertificate>();
+  const pending = new Map<string, Pending>();
+  const failures = new Map<string, Failure>();
 
   async function load(url: string, nowMs: number): Promise<CachedCertificate | VerifyFailure> {
+    const fail = (failure: VerifyFailure) => {
+      put(failures, url, { failure, until: nowMs + retryAfterMs }, capacity * 4);
+      return failure;
+    };
     let text: string;
     try {
       const response = await options.fetch(url, { method: "GET", redirect: "error", signal: AbortSignal.timeout(timeoutMs) });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       text = await response.text();
     } catch (error) {
-      const failure = verifyFailure("key_unavailable", `certificate ${url} could not be fetched: ${describe(error)}`);
-      remember(url, { failure, failedUntil: nowMs + retryAfterMs });
-      return failure;
+      return fail(verifyFailure("key_unavailable", `certificate ${url} could not be fetched: ${describe(error)}`));
     }
     try {
       if (text.length > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
       const x509 = new X509Certificate(text);
       const certificate: CachedCertificate = { key: x509.publicKey, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) };
-      remember(url, { certificate });
+      put(certificates, url, certificate, capacity);
       return certificate;
     } catch (error) {
-      const failure = verifyFailure("untrusted_key", `certificate ${url} is not a usable X.509 certificate: ${describe(error)}`);
-      remember(url, { failure, failedUntil: nowMs + retryAfterMs });
-      return failure;
+      return fail(verifyFailure("untrusted_key", `certificate ${url} is not a usable X.509 certificate: ${describe(error)}`));
     }
   }
 
   return {
     get(url, nowMs) {
-      const entry = entries.get(url);
-      if (entry?.certificate) return entry.certificate;
-      if (entry?.pending) return entry.pending;
-      if (entry?.failure && (entry.failedUntil ?? 0) > nowMs) return entry.failure;
-      // Started on the next tick, so the entry below is in place before `load` replaces it.
-      const pending = Promise.resolve().then(() => load(url, nowMs));
-      remember(url, { pending });
-      return pending;
+      const certificate = certificates.get(url);
+      if (certificate !== undefined) return certificate;
+      const inFlight = pending.get(url);
+      if (inFlight !== undefined) return inFlight.promise;
+      const failed = failures.get(url);
+      if (failed !== undefined && failed.until > nowMs) return failed.failure;
+      if (pending.size >= maxPending) return verifyFailure("key_unavailable", `too many certificate fetches in flight; ${url} not fetched`);
+      // Started on the next tick, so the entry below is in place before `load` settles.
+      const promise = Promise.resolve()
+        .then(() => load(url, nowMs))
+        .finally(() => pending.delete(url));
+      pending.set(url, { promise });
+      return promise;
     },
     get size() {
-      return entries.size;
+      return certificates.size;
     },
   };
 }

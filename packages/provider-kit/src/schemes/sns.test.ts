@@ -135,3 +135,25 @@ describe("snsHandshake", () => {
     expect(served.calls).toEqual([]);
   });
 });
+
+describe("certificate cache under a flood of forged certificate URLs", () => {
+  it("keeps the certificate in use, and never has more than a few fetches in flight", async () => {
+    const { createCertificateCache } = await import("./certificates.js");
+    let inFlight = 0;
+    let most = 0;
+    const fetch = async (url: string) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return url === cert.url ? { ok: true, status: 200, text: async () => cert.pem } : { ok: false, status: 404, text: async () => "" };
+    };
+    const cache = createCertificateCache({ fetch, capacity: 2, maxPending: 3 });
+    const good = await cache.get(cert.url, NOW);
+    expect("key" in good).toBe(true);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => cache.get(`https://sns.us-east-1.amazonaws.com/forged-${i}.pem`, NOW)));
+    expect(results.every((r) => "reason" in r && r.reason === "key_unavailable")).toBe(true);
+    expect(most).toBeLessThanOrEqual(3);
+    expect("key" in (cache.get(cert.url, NOW) as object)).toBe(true); // still cached, synchronously
+  });
+});
