@@ -82,6 +82,11 @@ function shareMetricsWithPrimary(metrics: GatewayMetrics): void {
 function observeResults(metrics: GatewayMetrics, log: Logger) {
   return (result: IngestResult, seconds: number) => {
     metrics.observe(result, seconds);
+    // Protocol messages (an SNS subscription confirmed or removed) are rare and worth an operator's eye.
+    if (result.outcome === "handshake") {
+      log.info({ webhookId: result.messageId, provider: result.provider, status: result.status, detail: result.detail }, "provider handshake");
+      return;
+    }
     // The common case (2xx at info level) allocates nothing for logging.
     if (result.status < 400 && result.outcome !== "dead_lettered" && result.unmapped === undefined && !log.isLevelEnabled("debug")) return;
     const fields = { webhookId: result.messageId, provider: result.provider, type: result.type, outcome: result.outcome, status: result.status, ms: Math.round(seconds * 1e4) / 10 };
