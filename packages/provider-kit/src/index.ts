@@ -5,6 +5,7 @@ export { readHeader, readFirstHeader } from "./headers.js";
 export { parseTimestampSeconds, checkTimestamp } from "./timestamp.js";
 export { envList, type ProviderEnv } from "./config.js";
 export * from "./extract.js";
+export { sanitizeString, sanitizeEvent, sanitizeExtracted, REPLACEMENT_CHARACTER } from "./sanitize.js";
 export { defineProvider, isValidProviderId, type ProviderDefinition } from "./define-provider.js";
 export { createProviderRuntime, type ProviderRuntime, type HandleResult } from "./runtime.js";
 export { createProviderRegistry, type ProviderRegistry } from "./registry.js";

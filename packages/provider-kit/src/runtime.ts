@@ -2,6 +2,7 @@ import type { ProviderEnv } from "./config.js";
 import type { ProviderDefinition } from "./define-provider.js";
 import { InvalidSchemeParamsError, ProviderConfigError } from "./errors.js";
 import { malformed, type ExtractFailure, type ExtractOk, type ExtractResult } from "./extract.js";
+import { sanitizeExtracted } from "./sanitize.js";
 import type { SignatureVerifier } from "./schemes/scheme.js";
 import { verifyFailure, type VerifyFailure, type VerifyOk, type VerifyRequest, type VerifyResult } from "./verification.js";
 
@@ -21,7 +22,9 @@ export interface ProviderRuntime {
   handle(request: VerifyRequest): HandleResult;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// Not fatal: an invalid byte sequence inside a verified body becomes U+FFFD (inside a JSON string
+// that is text we can keep; anywhere else JSON.parse refuses it) instead of losing the webhook.
+const utf8 = new TextDecoder("utf-8");
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -70,7 +73,9 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
       return malformed(`body is not UTF-8 JSON: ${describe(error)}`);
     }
     try {
-      return extractFromPayload(payload, { provider: id, deliveryId: verified.id, body });
+      const result = extractFromPayload(payload, { provider: id, deliveryId: verified.id, body });
+      // Normalization, once for every provider: no NUL or lone surrogate reaches the queue.
+      return result.ok ? sanitizeExtracted(result) : result;
     } catch (error) {
       return malformed(`extract failed: ${describe(error)}`);
     }
