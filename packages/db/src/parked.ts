@@ -65,17 +65,23 @@ const FULL_PROBE_SQL = probe(`SELECT provider, provider_event_id, provider_messa
  * Only what changed since the previous probe: events parked by, and parked events of recipients
  * inserted by, transactions that started after it ($2: its xmax) or that it saw in progress and
  * have finished since ($3). Both tables record their inserting transaction, indexed: nothing
- * changed, nothing read. $2 and $3 are values, not subqueries, so the plan is made for them.
+ * changed, nothing read. $2 and $3 are values, not subqueries, so the plan is made for them. The
+ * upper bound changes nothing for this cluster's own transactions (none from this snapshot's xmax
+ * on is visible to it) but ignores ids no transaction here has had yet: rows copied in with their
+ * xid from another cluster (a logical dump and restore) are left to the full look.
  */
+const changedSince = (column: string) =>
+  `((${column} >= $2::xid8 AND ${column} < pg_snapshot_xmax(pg_current_snapshot())) OR ${column} = ANY ($3::xid8[]))`;
+
 const INCREMENTAL_PROBE_SQL = probe(`
       SELECT p.provider, p.provider_event_id, p.provider_message_id, p.recipient, p.parked_at
         FROM parked_events p
-       WHERE p.park_xid >= $2::xid8 OR p.park_xid = ANY ($3::xid8[])
+       WHERE ${changedSince("p.park_xid")}
       UNION
       SELECT p.provider, p.provider_event_id, p.provider_message_id, p.recipient, p.parked_at
         FROM recipients r
         JOIN parked_events p ON p.provider = r.provider AND p.provider_message_id = r.provider_message_id
-       WHERE r.insert_xid >= $2::xid8 OR r.insert_xid = ANY ($3::xid8[])`);
+       WHERE ${changedSince("r.insert_xid")}`);
 
 /** Of the transactions a probe saw in progress, those that have finished (or are too old to know). */
 const FINISHED_SQL = `SELECT x::text AS xid FROM unnest($1::xid8[]) AS x WHERE pg_xact_status(x) IS DISTINCT FROM 'in progress'`;
