@@ -12,6 +12,8 @@ export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env) {
       HOST: stringVar("0.0.0.0", /^[0-9a-fA-F.:]+$|^localhost$/, "an IP address to listen on"),
       METRICS_PORT: intVar(6001, 0, 65535),
       NATS_URL: urlVar("nats://127.0.0.1:4222", ["nats:", "tls:"]),
+      /** While NATS cannot be reached, "waiting for NATS" is logged this often, ms. */
+      NATS_WAIT_LOG_MS: intVar(10_000, 100, 600_000),
       /** Largest webhook body accepted; 1 MiB covers every provider's largest payload. */
       WEBHOOK_MAX_BODY_BYTES: intVar(1024 * 1024, 1024, 64 * 1024 * 1024),
       /** Deadline for JetStream to confirm a webhook; well inside Telnyx's 2 s timeout. */

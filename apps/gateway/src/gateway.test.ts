@@ -1,6 +1,7 @@
 import { ProviderConfigError } from "@floodgate/provider-kit";
 import { generateEd25519TestKey, generateStandardWebhooksSecret } from "@floodgate/provider-kit/testing";
 import { createLogger } from "@floodgate/service";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { readGatewayEnv } from "./env.js";
 import { buildProviders } from "./gateway.js";
@@ -22,6 +23,19 @@ describe("buildProviders", () => {
     expect(buildProviders(providers, { RESEND_WEBHOOK_SECRET: resendSecret }, log).map((r) => r.id)).toEqual(["resend"]);
   });
 
+  it("accepts TELNYX_WEBHOOK_SECRET as an alias of TELNYX_PUBLIC_KEY, warning with the preferred name", () => {
+    const lines: string[] = [];
+    const capture = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+    const runtimes = buildProviders(providers, { TELNYX_WEBHOOK_SECRET: telnyxKey }, capture);
+    expect(runtimes.map((r) => r.id)).toEqual(["telnyx"]);
+    const warning = lines.map((l) => JSON.parse(l) as { msg: string; variable?: string; preferred?: string }).find((l) => l.variable === "TELNYX_WEBHOOK_SECRET");
+    expect(warning).toMatchObject({ preferred: "TELNYX_PUBLIC_KEY" });
+    expect(warning!.msg).toMatch(/set TELNYX_PUBLIC_KEY instead/);
+    expect(JSON.stringify(lines)).not.toContain(telnyxKey);
+    // A wrong value under the alias stops the boot like a wrong TELNYX_PUBLIC_KEY would.
+    expect(() => buildProviders(providers, { TELNYX_WEBHOOK_SECRET: "not-a-key", RESEND_WEBHOOK_SECRET: resendSecret }, log)).toThrow(/TELNYX_PUBLIC_KEY \(set as TELNYX_WEBHOOK_SECRET\)/);
+  });
+
   it("refuses to boot on a secret that is set but wrong, or with no provider at all", () => {
     expect(() => buildProviders(providers, { TELNYX_PUBLIC_KEY: "not-a-key", RESEND_WEBHOOK_SECRET: resendSecret }, log)).toThrow(ProviderConfigError);
     expect(() => buildProviders(providers, {}, log)).toThrow(/no provider is configured/);
@@ -40,7 +54,7 @@ describe("gateway env", () => {
 
 describe("gateway metrics", () => {
   it("counts received, queued, duplicates and rejections with bounded labels", async () => {
-    const m = createGatewayMetrics();
+    const m = createGatewayMetrics(["telnyx", "resend"]);
     m.observe({ outcome: "accepted", status: 202, provider: "telnyx", type: "message.finalized", events: 3 }, 0.002);
     m.observe({ outcome: "duplicate", status: 200, provider: "telnyx", type: "message.finalized" }, 0.001);
     m.observe({ outcome: "invalid_signature", status: 401, provider: "resend", reason: "mismatch" }, 0.001);
@@ -55,5 +69,40 @@ describe("gateway metrics", () => {
     expect(text).toContain('webhook_rejected_total{provider="resend",reason="queue_unavailable"} 1');
     expect(text).toContain('webhook_rejected_total{provider="unknown",reason="unknown_provider"} 1');
     expect(text).toContain('webhook_response_duration_seconds_bucket{le="0.0025",provider="telnyx",code="202"} 1');
+  });
+});
+
+describe("gateway metrics: bounded whatever arrives", () => {
+  const series = async (m: ReturnType<typeof createGatewayMetrics>) => (await m.registry.metrics()).split("\n").filter((l) => l.startsWith("webhook_")).length;
+
+  it("labels only configured providers, known codes and reasons, and a bounded number of types", async () => {
+    const m = createGatewayMetrics(["telnyx", "resend"]);
+    m.observe({ outcome: "unknown_provider", status: 404 }, 0.001);
+    m.observe({ outcome: "invalid_signature", status: 401, provider: "telnyx", reason: "mismatch" }, 0.001);
+    m.observe({ outcome: "accepted", status: 202, provider: "telnyx", type: "message.sent", events: 1 }, 0.001);
+    const before = await series(m);
+    for (let i = 0; i < 1000; i++) {
+      const junk = `x${i}-${Math.random()}`;
+      m.observe({ outcome: "unknown_provider", status: 404, provider: junk }, 0.001);
+      m.observe({ outcome: "invalid_signature", status: 401, provider: "telnyx", reason: junk }, 0.001);
+      m.observe({ outcome: "accepted", status: 202, provider: "telnyx", type: "message.sent", events: 1 }, 0.001);
+    }
+    expect(await series(m)).toBe(before + 1); // one new series: reason="other"
+    // Types beyond the cap per provider become "other".
+    for (let i = 0; i < 500; i++) m.observe({ outcome: "accepted", status: 202, provider: "resend", type: `t${i}`, events: 1 }, 0.001);
+    const text = await m.registry.metrics();
+    expect(text).toContain('webhook_queued_total{provider="resend",type="other"}');
+    expect(text.match(/webhook_queued_total\{provider="resend"/g)!.length).toBeLessThanOrEqual(65);
+  });
+
+  it("counts what is kept in the dead letters by reason, whole webhooks and parts", async () => {
+    const m = createGatewayMetrics(["resend"]);
+    m.observe({ outcome: "dead_lettered", status: 202, provider: "resend", reason: "unsupported_event" }, 0.001);
+    m.observe({ outcome: "dead_lettered", status: 202, provider: "resend", reason: "malformed" }, 0.001);
+    m.observe({ outcome: "accepted", status: 202, provider: "resend", type: "email.sent", events: 2, unmapped: [{ reason: "unsupported_event" }, { reason: "unsupported_event" }] }, 0.001);
+    const text = await m.registry.metrics();
+    expect(text).toContain('webhook_unsupported_total{provider="resend",reason="unsupported_event"} 3');
+    expect(text).toContain('webhook_unsupported_total{provider="resend",reason="malformed"} 1');
+    expect(text).not.toContain("webhook_rejected_total{");
   });
 });

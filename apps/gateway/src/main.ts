@@ -48,7 +48,20 @@ try {
   if (env.GATEWAY_PROCESSES > 1 && cluster.isPrimary) {
     await runPrimary(env);
   } else {
-    const gateway = await startGateway({ env, queue: queueConfigFromEnv(process.env), providers, secrets: process.env, log, serveMetrics: cluster.isPrimary });
+    const gateway = await startGateway({
+      env,
+      queue: queueConfigFromEnv(process.env),
+      providers,
+      secrets: process.env,
+      log,
+      serveMetrics: cluster.isPrimary,
+      // NATS answered but cannot be used (bad credentials, a stream config it refuses): a restart
+      // will not fix it, so stop loudly.
+      onFatal: (err) => {
+        log.fatal({ err }, `NATS cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    });
     onShutdown(log, env.SHUTDOWN_TIMEOUT_MS, () => gateway.close());
   }
 } catch (err) {

@@ -8,7 +8,7 @@ import { DeadLetterRequestError, filterFrom, type DeadLetterOps } from "./dead-l
  *
  *   GET    /admin/dead-letters?provider=&type=&reason=&since=&until=&limit=&after=
  *   GET    /admin/dead-letters/:seq
- *   POST   /admin/dead-letters/:seq/replay
+ *   POST   /admin/dead-letters/:seq/replay          → { seq, result: replayed | still_unmapped }
  *   POST   /admin/dead-letters/replay?provider=&type=&reason=&since=&until=
  *   DELETE /admin/dead-letters/:seq
  *   DELETE /admin/dead-letters?provider=…   (no filter: also needs all=true)
@@ -47,12 +47,13 @@ export function createAdminHandler(ops: DeadLetterOps, token: string | undefined
       return d ? send(res, 200, d) : send(res, 404, { error: `no dead letter ${seq}` });
     }
     if (req.method === "POST" && seq !== undefined && parts[3] === "replay") {
+      // still_unmapped: done, but the current plugins cannot map the raw webhook; it is kept again.
       const result = await ops.replay(seq);
-      return send(res, result === "replayed" ? 200 : 404, { seq, result });
+      return send(res, result === "not_found" ? 404 : 200, { seq, result });
     }
     if (req.method === "POST" && parts[2] === "replay" && parts.length === 3) {
-      const replayed = await ops.replayMatching(filterFrom(q));
-      return send(res, 200, { replayed: replayed.length, seqs: replayed });
+      const { replayed, stillUnmapped } = await ops.replayMatching(filterFrom(q));
+      return send(res, 200, { replayed: replayed.length, seqs: replayed, ...(stillUnmapped.length ? { stillUnmapped } : {}) });
     }
     if (req.method === "DELETE" && seq !== undefined && parts.length === 3) {
       const purged = await ops.purge(seq);

@@ -4,8 +4,10 @@
  *
  *   list    [--provider P] [--type T] [--reason R] [--since ISO] [--until ISO] [--limit N] [--json]
  *   show    SEQ
- *   replay  SEQ
- *   replay-all [filters]          replays every dead letter matching the filters
+ *   replay  SEQ                   events go back on the work queue; a raw (verified, unmapped)
+ *                                 webhook is run through the current provider plugins
+ *   replay-all [filters]          replays every dead letter matching the filters that exists
+ *                                 when it starts
  *   purge   SEQ | [filters] [--all]
  *
  * Reads NATS_URL, WEBHOOK_STREAM and WEBHOOK_SUBJECT_PREFIX like the worker.
@@ -42,7 +44,9 @@ async function main(argv: string[]): Promise<number> {
   };
   const queueConfig = queueConfigFromEnv(process.env);
   const dlq = deadLetterConfigFor(queueConfig);
-  const queue = await connectQueue({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(","), name: "floodgate-dlq-cli" });
+  // Says so on stderr while NATS cannot be reached, instead of hanging silently.
+  const log = { info() {}, warn: (_: object, msg?: string) => console.error(`floodgate-dlq: ${msg ?? ""}`), error: (_: object, msg?: string) => console.error(`floodgate-dlq: ${msg ?? ""}`) };
+  const queue = await connectQueue({ servers: (process.env.NATS_URL ?? "nats://127.0.0.1:4222").split(","), name: "floodgate-dlq-cli", log, waitLogIntervalMs: 5_000 });
   try {
     await ensureDeadLetterStream(queue.jsm, dlq);
     const ops = createDeadLetterOps(queue, dlq);
@@ -53,7 +57,9 @@ async function main(argv: string[]): Promise<number> {
         if (values.json) console.log(JSON.stringify(items, null, 2));
         else {
           console.log(`${await ops.count()} dead letter(s) in ${dlq.stream}; showing ${items.length}`);
-          console.table(items.map((d) => ({ seq: d.seq, deadAt: d.deadAt, provider: d.provider, type: d.type, reason: d.reason, attempts: d.attempts, events: d.events?.length ?? "undecodable", error: d.error.slice(0, 60) })));
+          console.table(
+            items.map((d) => ({ seq: d.seq, deadAt: d.deadAt, provider: d.provider, type: d.type, reason: d.reason, attempts: d.attempts, events: d.kind === "raw" ? "raw" : (d.events?.length ?? "undecodable"), error: d.error.slice(0, 60) })),
+          );
         }
         return 0;
       }
@@ -68,12 +74,14 @@ async function main(argv: string[]): Promise<number> {
       }
       case "replay": {
         const result = await ops.replay(seqArg());
-        console.log(`${arg}: ${result}`);
+        if (result === "still_unmapped") console.log(`${arg}: still_unmapped (the current provider plugin cannot map it yet; kept as a new dead letter with its error)`);
+        else console.log(`${arg}: ${result}`);
         return result === "replayed" ? 0 : 1;
       }
       case "replay-all": {
-        const seqs = await ops.replayMatching(filter);
-        console.log(`replayed ${seqs.length} dead letter(s)${seqs.length ? `: ${seqs.join(", ")}` : ""}`);
+        const { replayed, stillUnmapped } = await ops.replayMatching(filter);
+        console.log(`replayed ${replayed.length} dead letter(s)${replayed.length ? `: ${replayed.join(", ")}` : ""}`);
+        if (stillUnmapped.length) console.log(`${stillUnmapped.length} still cannot be mapped (kept with the new error): ${stillUnmapped.join(", ")}`);
         return 0;
       }
       case "purge": {

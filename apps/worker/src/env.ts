@@ -1,4 +1,4 @@
-import { enumVar, intVar, parseEnv, secretVar, urlVar } from "@floodgate/service";
+import { ConfigError, enumVar, intVar, parseEnv, secretVar, stringVar, urlVar } from "@floodgate/service";
 
 /** The worker's configuration, read once from the environment. */
 export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
@@ -18,8 +18,12 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
       WEBHOOK_BATCH_MAX_EVENTS: intVar(2000, 1, 100_000),
       /** Events this worker holds at most (bounds its memory whatever the message sizes). */
       WORKER_MAX_PENDING_EVENTS: intVar(10_000, 1, 1_000_000),
+      /** While NATS is unreachable, "waiting for NATS" is logged this often. */
+      NATS_WAIT_LOG_MS: intVar(10_000, 100, 600_000),
       /** Health and metrics endpoints. */
       WORKER_PORT: intVar(6002, 0, 65535),
+      /** Address the health/metrics/admin server binds to. */
+      HOST: stringVar("0.0.0.0", /^[0-9a-fA-F.:]+$|^localhost$/, "an IP address to listen on"),
       /** How often parked events are re-matched against newly inserted recipients. */
       PARKED_REMATCH_INTERVAL_MS: intVar(1000, 50, 3_600_000),
       /** Applied-event ledger rows older than this are pruned (must exceed the providers' retry horizon, ~28 h for Resend). */
@@ -43,3 +47,19 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
 }
 
 export type WorkerEnv = ReturnType<typeof readWorkerEnv>;
+
+/**
+ * Checks that failing messages can reach the dead letters before the server gives up on them: a
+ * message needs 1 + WEBHOOK_RETRY_ATTEMPTS deliveries to fail, and one more is kept in reserve for
+ * moving it (the last allowed delivery is never spent on processing, see the processor). With
+ * fewer, the server would stop delivering a failing message (max_deliver) and leave it stranded.
+ * @throws {ConfigError} naming both variables.
+ */
+export function checkRetryBudget(retryAttempts: number, maxDeliver: number): void {
+  if (retryAttempts + 2 <= maxDeliver) return;
+  throw new ConfigError(
+    `invalid environment:\n  WEBHOOK_RETRY_ATTEMPTS (${retryAttempts}) must be at most WEBHOOK_MAX_DELIVER - 2 (${maxDeliver - 2}): ` +
+      `a failing message needs 1 + ${retryAttempts} deliveries and one more to be moved to the dead letters; ` +
+      `raise WEBHOOK_MAX_DELIVER to at least ${retryAttempts + 2} or lower WEBHOOK_RETRY_ATTEMPTS`,
+  );
+}

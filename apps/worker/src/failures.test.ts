@@ -13,6 +13,10 @@ describe("failure classification", () => {
     expect(isDatabaseUnavailable(new Error("wrapped", { cause: Object.assign(new Error("reset"), { code: "ECONNRESET" }) }))).toBe(true);
   });
 
+  it("treats a read-only server, a rotated password, a timeout, a missing table or permission as unavailable, not as bad data", () => {
+    for (const code of ["25006", "28P01", "57014", "42P01", "42501", "3D000"]) expect(isDatabaseUnavailable(pgError(code))).toBe(true);
+  });
+
   it("treats data errors as the data's fault", () => {
     expect(isDatabaseUnavailable(pgError("22021", "invalid byte sequence for encoding \"UTF8\": 0x00"))).toBe(false);
     expect(isDatabaseUnavailable(pgError("23505", "duplicate key"))).toBe(false);

@@ -1,51 +1,30 @@
 /**
  * How the worker tells failures apart: the database being unavailable (hold the work and wait:
  * it is not the events' fault), a transaction conflict (retry at once), or a problem with the
- * data itself (isolate the culprit, retry it with backoff, then dead-letter it).
+ * data itself (isolate the culprit, retry it with backoff, then dead-letter it). The SQLSTATE
+ * table lives in @floodgate/db (`classifyDatabaseError`).
  */
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+import { classifyDatabaseError } from "@floodgate/db";
 
-/** SQLSTATEs meaning "the server cannot serve you now", not "your data is wrong". */
-function isUnavailableState(code: string): boolean {
-  return (
-    code.startsWith("08") || // connection exception
-    code === "57P01" || // admin_shutdown
-    code === "57P02" || // crash_shutdown
-    code === "57P03" || // cannot_connect_now (starting up, shutting down)
-    code === "53300" || // too_many_connections
-    code === "53100" || // disk_full
-    code === "53200" || // out_of_memory
-    code === "58000" || // system_error
-    code === "58030" // io_error
-  );
+/**
+ * True when `err` says the database cannot take this write now: unreachable, restarting,
+ * read-only, out of resources, permissions or schema not as expected (the `unavailable` rows of
+ * the table in @floodgate/db's sql-errors.ts). These open the circuit breaker; the batch is held
+ * and retried, and never counts toward dead-lettering.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return classifyDatabaseError(err) === "unavailable";
+}
+
+/** True for serialization failures and deadlocks: the same transaction may well succeed at once. */
+export function isTransactionConflict(err: unknown): boolean {
+  return classifyDatabaseError(err) === "conflict";
 }
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
-}
-
-/**
- * True when `err` says the database is unreachable or unavailable. These open the circuit
- * breaker; the batch is held and retried, and never counts toward dead-lettering.
- */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = codeOf(e);
-    if (code && (CONNECTION_CODES.has(code) || isUnavailableState(code))) return true;
-    const message = e instanceof Error ? e.message : "";
-    if (/Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)|terminating connection/i.test(message)) {
-      return true;
-    }
-  }
-  return false;
-}
-
-/** True for serialization failures and deadlocks: the same transaction may well succeed at once. */
-export function isTransactionConflict(err: unknown): boolean {
-  const code = codeOf(err);
-  return code === "40001" || code === "40P01";
 }
 
 export interface BackoffOptions {

@@ -80,6 +80,26 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: "Times a batch was held back because the database was unavailable (no attempt used up).",
       registers: [registry],
     }),
+    deadLetterFailures: new Counter({
+      name: "webhook_dead_letter_failures_total",
+      help: "Attempts to move a message to the dead-letter stream that failed (full or unreachable); the message is kept and tried again.",
+      registers: [registry],
+    }),
+    deadLettersPending: new Gauge({
+      name: "webhook_dead_letters_pending",
+      help: "Messages this worker keeps in progress because the dead-letter stream has not accepted them yet.",
+      registers: [registry],
+    }),
+    strandedRecovered: new Counter({
+      name: "webhook_stranded_recovered_total",
+      help: "Messages the server stopped delivering (max_deliver reached) that were moved to the dead letters by the sweeper.",
+      registers: [registry],
+    }),
+    dbConnectionErrors: new Counter({
+      name: "webhook_db_connection_errors_total",
+      help: "PostgreSQL connections lost outside a query (terminated backend, server stopped, network cut).",
+      registers: [registry],
+    }),
     inFlight: new Gauge({
       name: "webhook_worker_unacked_messages",
       help: "Messages this worker holds unacked (buffered plus being applied).",

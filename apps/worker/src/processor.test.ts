@@ -34,30 +34,33 @@ function msg(id: string, deliveryCount = 1, data?: Uint8Array): FakeMsg {
 
 const ok = (n: number): ApplyResult => ({ applied: n, duplicates: 0, parked: 0, unchanged: 0, invalid: 0, byType: [{ provider: "p", type: "t", applied: n, duplicates: 0, parked: 0, invalid: 0 }] });
 
-function setup(apply: (events: NormalizedEvent[]) => Promise<ApplyResult>, extra: { stopping?: () => boolean; deadLetterFails?: boolean } = {}) {
+function setup(apply: (events: NormalizedEvent[]) => Promise<ApplyResult>, extra: { stopped?: boolean; deadLetterFailures?: number } = {}) {
   const dead: { id: string; reason: string; error: string; only?: string[] }[] = [];
   const applied: string[][] = [];
+  const settled: string[] = [];
+  let dlqFailures = extra.deadLetterFailures ?? 0;
   const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), { halfOpenAfter: 5, breaker: new ConsecutiveBreaker(2) });
-  const flush = createProcessor<FakeMsg>({
+  const processor = createProcessor<FakeMsg>({
     async apply(events) {
       const r = await apply(events);
       applied.push(events.map((e) => e.providerEventId));
       return r;
     },
     async deadLetter(m, why, only) {
-      if (extra.deadLetterFails) throw new Error("dlq stream full");
+      if (dlqFailures-- > 0) throw new Error("maximum messages exceeded");
       dead.push({ id: m.id, ...why, ...(only ? { only: only.map((e) => e.providerEventId) } : {}) });
       m.term();
     },
     breaker,
     retries: 3,
     backoff: { baseMs: 1000, maxMs: 60_000 },
-    maxDeliveries: 8,
-    stopping: extra.stopping ?? (() => false),
+    maxDeliver: 9,
+    settled: (m) => settled.push(m.id),
     log: { warn: () => {}, error: () => {} },
     sleep: () => new Promise((r) => setTimeout(r, 1)),
   });
-  return { flush, dead, applied, breaker };
+  if (extra.stopped) processor.stop();
+  return { flush: processor.flush, processor, dead, applied, breaker, settled };
 }
 
 describe("batch processor", () => {
@@ -122,24 +125,83 @@ describe("batch processor", () => {
   });
 
   it("on shutdown during an outage, hands the batch back instead of waiting", async () => {
-    const { flush } = setup(async () => Promise.reject(Object.assign(new Error("down"), { code: "57P01" })), { stopping: () => true });
+    const { flush } = setup(async () => Promise.reject(Object.assign(new Error("down"), { code: "57P01" })), { stopped: true });
     const msgs = [msg("f1")];
     await flush(msgs);
     expect(msgs[0]!.disposition).toMatch(/^nak:/);
   });
 
-  it("keeps a message in the work queue when the dead-letter stream refuses it", async () => {
-    const { flush } = setup(async (e) => ok(e.length), { deadLetterFails: true });
-    const msgs = [msg("g1", 1, new Uint8Array([9, 9]))];
-    await flush(msgs);
-    expect(msgs[0]!.disposition).toBe("nak:60000");
+  it("a shutdown wakes a batch held for the database at once and hands it back", async () => {
+    const { processor } = setup(async () => Promise.reject(Object.assign(new Error("down"), { code: "ECONNREFUSED" })));
+    const msgs = [msg("f2")];
+    const done = processor.flush(msgs);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(msgs[0]!.disposition).toBeUndefined(); // held, not nak'ed
+    processor.stop();
+    await done;
+    expect(msgs[0]!.disposition).toMatch(/^nak:/);
   });
 
-  it("dead-letters a message stuck in a crash loop before touching it", async () => {
+  it("treats a read-only database, revoked permissions or a rotated password as an outage, never as bad data", async () => {
+    for (const code of ["25006", "42501", "28P01", "57014", "42P01"]) {
+      let calls = 0;
+      const { flush, dead } = setup(async (e) => {
+        if (++calls <= 3) throw Object.assign(new Error(code), { code });
+        return ok(e.length);
+      });
+      const msgs = [msg("k1", 3), msg("k2", 3), msg("k3", 3)];
+      await flush(msgs);
+      expect(msgs.map((m) => m.disposition)).toEqual(["ack", "ack", "ack"]);
+      expect(dead).toEqual([]);
+    }
+  });
+
+  it("retries deadlocks and serialization failures without counting them, however many there are", async () => {
+    let calls = 0;
+    const { flush, dead } = setup(async (e) => {
+      if (++calls <= 12) throw Object.assign(new Error("deadlock detected"), { code: calls % 2 ? "40P01" : "40001" });
+      return ok(e.length);
+    });
+    const msgs = [msg("l1", 3)];
+    await flush(msgs);
+    expect(msgs[0]!.disposition).toBe("ack");
+    expect(dead).toEqual([]);
+  });
+
+  it("keeps a message in progress while the dead-letter stream refuses it, and stores it once it accepts", async () => {
+    const { processor, dead, settled } = setup(async (e) => ok(e.length), { deadLetterFailures: 3 });
+    const msgs = [msg("g1", 1, new Uint8Array([9, 9]))];
+    await processor.flush(msgs); // returns at once: the batch slot is not blocked by the retries
+    expect(processor.deadLettersPending).toBe(1);
+    expect(settled).toEqual([]); // still held: its ack timer is kept alive, never nak'ed
+    await processor.idle();
+    expect(dead).toMatchObject([{ id: "g1", reason: "undecodable" }]);
+    expect(msgs[0]!.disposition).toBe("term");
+    expect(settled).toEqual(["g1"]);
+  });
+
+  it("on shutdown, a message the dead-letter stream refuses is nak'ed, except on its last delivery", async () => {
+    const { processor, settled } = setup(async (e) => ok(e.length), { deadLetterFailures: 1000 });
+    const early = msg("g2", 1, new Uint8Array([9, 9]));
+    const last = msg("g3", 9);
+    await processor.flush([early, last]);
+    expect(processor.deadLettersPending).toBe(2);
+    processor.stop();
+    await processor.idle();
+    expect(early.disposition).toMatch(/^nak:/);
+    // A nak on the last delivery would strand it: it is left for the stranded-message sweeper.
+    expect(last.disposition).toBeUndefined();
+    expect(settled.sort()).toEqual(["g2", "g3"]);
+  });
+
+  it("dead-letters a message on its last allowed delivery before touching it", async () => {
     const { flush, dead, applied } = setup(async (e) => ok(e.length));
     await flush([msg("h1", 9)]);
     expect(dead).toMatchObject([{ id: "h1", reason: "max_deliveries" }]);
     expect(applied).toEqual([]);
+    const { flush: flush2, dead: dead2 } = setup(async (e) => ok(e.length));
+    await flush2([msg("h2", 8)]);
+    expect(dead2).toEqual([]);
   });
 
   it("in a grouped message, applies every event but the culprit and retries the message", async () => {

@@ -25,19 +25,29 @@ export interface ProcessorOptions<M extends Message = JsMsg> {
   deadLetter(msg: M, why: { reason: string; error: string }, events?: NormalizedEvent[]): Promise<void>;
   /** Breaker around the database; it opens on "database unavailable" errors only. */
   breaker: CircuitBreakerPolicy;
-  /** Retries after the first failed attempt before a message is dead-lettered (default 3). */
+  /** Retries after the first failed attempt before a message is dead-lettered (default 3); at most `maxDeliver - 2`. */
   retries: number;
   backoff: BackoffOptions;
-  /** A message delivered more often than this is dead-lettered before processing (crash loops). */
-  maxDeliveries: number;
-  /** True once shutdown began: held batches stop waiting for the database and are nak'ed. */
-  stopping(): boolean;
+  /**
+   * Redelivery delay of messages handed back on shutdown, ms (default `backoff.baseMs`). Longer
+   * than the consumer's pull requests live at the server, so they are not redelivered into this
+   * worker's departing request (see the pull consumer's `requestLifetimeMs`).
+   */
+  handBackDelayMs?: number;
+  /**
+   * The consumer's max_deliver. The last allowed delivery is never spent on processing (a nak
+   * there would strand the message: the server never delivers it again): a message that arrives
+   * on it is dead-lettered before it is touched, which also ends crash loops.
+   */
+  maxDeliver: number;
   /** Called once per message when the processor has settled it (acked, nak'ed or dead-lettered). */
   settled?(msg: M): void;
   /** Observes each committed group of messages. */
   onApplied?(msgs: readonly M[], events: readonly NormalizedEvent[], result: ApplyResult, seconds: number): void;
   /** Observes dead letters, retries and holds; `events` are the message's events when it decoded. */
   onOutcome?(outcome: "dead_lettered" | "retry", msg: M, detail: string, events?: readonly NormalizedEvent[]): void;
+  /** Called each time moving a message to the dead letters failed (it is kept and tried again). */
+  onDeadLetterFailed?(msg: M, err: unknown): void;
   /** Called each time a batch waits for the database to come back. */
   onHeld?(): void;
   log: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
@@ -51,32 +61,91 @@ interface Item<M> {
 
 const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** The batch processor: `flush` is what the batcher calls. */
+export interface Processor<M> {
+  /** Applies one batch and settles every message of it (or keeps it while it waits for the dead letters). */
+  flush(msgs: M[]): Promise<void>;
+  /**
+   * Shutdown: held batches stop waiting for the database and are handed back (nak'ed), and
+   * messages waiting for the dead-letter stream give up (nak'ed, except on their last delivery,
+   * where a nak would strand them: those are left to the stranded-message sweeper).
+   */
+  stop(): void;
+  /** Resolves once no message is waiting for the dead-letter stream any more. */
+  idle(): Promise<void>;
+  /** Messages waiting for the dead-letter stream to accept them. */
+  readonly deadLettersPending: number;
+}
+
 /**
  * Creates the batch processor the batcher flushes into. For each batch it:
- * - dead-letters at once what can never apply (undecodable bytes, crash loops);
+ * - dead-letters at once what can never apply (undecodable bytes) and what arrives on its last
+ *   allowed delivery (crash loops, redeliveries after outages);
  * - applies the rest in one transaction through the circuit breaker and acks after COMMIT;
  * - while the database is unavailable, holds the batch and retries it without counting an
  *   attempt (the breaker stops the hammering, the full batcher stops the pulling);
- * - on any other failure splits the batch in halves until the culprit is alone, so the good
- *   events commit and only the bad message is nak'ed with backoff, then dead-lettered.
+ * - retries conflicts (deadlock, serialization) at once, without counting an attempt;
+ * - on a data error splits the batch in halves until the culprit is alone, so the good
+ *   events commit and only the bad message is nak'ed with backoff, then dead-lettered;
+ * - when the dead-letter stream refuses a message, keeps it (in progress, never nak'ed toward
+ *   max_deliver) and tries again with backoff until it is stored or the worker stops.
  */
-export function createProcessor<M extends Message = JsMsg>(options: ProcessorOptions<M>) {
+export function createProcessor<M extends Message = JsMsg>(options: ProcessorOptions<M>): Processor<M> {
   const sleep = options.sleep ?? defaultSleep;
   const { log } = options;
+  const handBackDelay = options.handBackDelayMs ?? options.backoff.baseMs;
+  let stopping = false;
+  let wake!: () => void;
+  const stopped = new Promise<void>((r) => (wake = r));
+  /** Sleeps, but wakes up at once on stop(). */
+  const pause = (ms: number) => Promise.race([sleep(ms), stopped]);
+  const moving = new Set<Promise<void>>();
 
   const settle = (m: M) => options.settled?.(m);
+
+  function moved(m: M, reason: string, error: string, events?: readonly NormalizedEvent[], only?: NormalizedEvent[]): void {
+    options.onOutcome?.("dead_lettered", m, reason, only ?? events);
+    log.error({ webhookId: webhookIdOf(m), seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount, events: only?.length, reason, error }, "message dead-lettered");
+    settle(m);
+  }
+
+  /** Gives a message back to the server, unless that would spend its last delivery. */
+  function release(m: M, delayMs: number): void {
+    if (m.info.deliveryCount < options.maxDeliver) m.nak(delayMs);
+    settle(m);
+  }
+
+  /** Keeps trying to store a message in the dead letters, with backoff; never naks it meanwhile. */
+  async function keepMoving(m: M, reason: string, error: string, events: readonly NormalizedEvent[] | undefined, only: NormalizedEvent[] | undefined, firstErr: unknown): Promise<void> {
+    let err = firstErr;
+    for (let attempt = 1; ; attempt++) {
+      options.onDeadLetterFailed?.(m, err);
+      log.error({ webhookId: webhookIdOf(m), seq: m.seq, attempt, err: describeError(err) }, "dead-lettering failed; message kept in progress and tried again");
+      await pause(backoffDelay(attempt, options.backoff));
+      if (stopping) {
+        log.warn({ webhookId: webhookIdOf(m), seq: m.seq, deliveries: m.info.deliveryCount }, "shutting down with a message the dead-letter stream refused; it stays in the work queue");
+        return release(m, handBackDelay);
+      }
+      try {
+        await options.deadLetter(m, { reason, error }, only);
+        return moved(m, reason, error, events, only);
+      } catch (retryErr) {
+        err = retryErr;
+      }
+    }
+  }
 
   async function toDeadLetters(m: M, reason: string, error: string, events?: readonly NormalizedEvent[], only?: NormalizedEvent[]): Promise<void> {
     try {
       await options.deadLetter(m, { reason, error }, only);
-      options.onOutcome?.("dead_lettered", m, reason, only ?? events);
-      log.error({ webhookId: webhookIdOf(m), seq: m.seq, subject: m.subject, deliveries: m.info.deliveryCount, events: only?.length, reason, error }, "message dead-lettered");
+      moved(m, reason, error, events, only);
     } catch (err) {
-      // The dead-letter stream could not take it: keep it in the work queue rather than lose it.
-      log.error({ webhookId: webhookIdOf(m), seq: m.seq, err: describeError(err) }, "dead-lettering failed; message kept for redelivery");
-      m.nak(options.backoff.maxMs);
+      // The dead-letter stream could not take it. A nak would bring it back here to fail the same
+      // way and, on its last delivery, strand it: keep it in progress instead (the worker keeps
+      // its ack timer alive) and retry in the background, so this batch slot is freed.
+      const task = keepMoving(m, reason, error, events, only, err).finally(() => moving.delete(task));
+      moving.add(task);
     }
-    settle(m);
   }
 
   type Attempt = { ok: true; result: ApplyResult; seconds: number } | { ok: false; stopped: true } | { ok: false; stopped: false; err: unknown };
@@ -84,7 +153,7 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
   /**
    * Applies events in one transaction through the breaker. While the database is unavailable it
    * waits and tries again (no attempt is used up); it gives up only on shutdown. Conflicts
-   * (deadlock, serialization) are retried at once a few times.
+   * (deadlock, serialization) are retried after a short pause, never counted.
    */
   async function tryApply(events: NormalizedEvent[]): Promise<Attempt> {
     let conflicts = 0;
@@ -95,13 +164,15 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
         return { ok: true, result, seconds: (performance.now() - started) / 1000 };
       } catch (err) {
         if (isBrokenCircuitError(err) || isDatabaseUnavailable(err)) {
-          if (options.stopping()) return { ok: false, stopped: true };
+          if (stopping) return { ok: false, stopped: true };
           options.onHeld?.();
-          await sleep(500);
+          await pause(500);
           continue;
         }
-        if (isTransactionConflict(err) && conflicts++ < 5) {
-          await sleep(10 * conflicts);
+        if (isTransactionConflict(err)) {
+          // Not the events' fault: never counted. A short, growing pause lets the other side finish.
+          conflicts++;
+          await pause(Math.min(1000, 10 * conflicts));
           continue;
         }
         return { ok: false, stopped: false, err };
@@ -110,10 +181,7 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
   }
 
   const handBack = (items: Item<M>[]) => {
-    for (const i of items) {
-      i.msg.nak(options.backoff.baseMs);
-      settle(i.msg);
-    }
+    for (const i of items) release(i.msg, handBackDelay);
   };
 
   /**
@@ -165,8 +233,7 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
     const delay = backoffDelay(attempt, options.backoff);
     log.warn({ webhookId: webhookIdOf(m), seq: m.seq, attempt, delayMs: delay, failingEvents: failing.length, err: describeError(lastError) }, "message failed; will retry");
     options.onOutcome?.("retry", m, describeError(lastError), failing);
-    m.nak(delay);
-    settle(m);
+    release(m, delay);
   }
 
   async function applyGroup(items: Item<M>[]): Promise<void> {
@@ -195,11 +262,11 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
     await applyGroup(items.slice(half));
   }
 
-  return async function flush(msgs: M[]): Promise<void> {
+  async function flush(msgs: M[]): Promise<void> {
     const items: Item<M>[] = [];
     for (const m of msgs) {
-      if (m.info.deliveryCount > options.maxDeliveries) {
-        await toDeadLetters(m, "max_deliveries", `delivered ${m.info.deliveryCount} times without being settled (crash loop?)`);
+      if (m.info.deliveryCount >= options.maxDeliver) {
+        await toDeadLetters(m, "max_deliveries", `delivered ${m.info.deliveryCount} times without being settled (crash loop or repeated outages); the last allowed delivery is kept for this move`);
         continue;
       }
       let events: NormalizedEvent[];
@@ -212,5 +279,19 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
       items.push({ msg: m, events });
     }
     if (items.length > 0) await applyGroup(items);
+  }
+
+  return {
+    flush,
+    stop() {
+      stopping = true;
+      wake();
+    },
+    async idle() {
+      while (moving.size > 0) await Promise.allSettled([...moving]);
+    },
+    get deadLettersPending() {
+      return moving.size;
+    },
   };
 }

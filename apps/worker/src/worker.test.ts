@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readWorkerEnv } from "./env.js";
+import { checkRetryBudget, readWorkerEnv } from "./env.js";
 import { pullBufferSize } from "./worker.js";
 
 describe("worker configuration", () => {
@@ -32,6 +32,20 @@ describe("worker configuration", () => {
     expect(message).toContain('WEBHOOK_BATCH_SIZE: expected an integer from 1 to 10000, got "0"');
     expect(message).toContain("DATABASE_URL: expected a URL starting with postgresql:// or postgres://");
     expect(message).toContain('LEDGER_RETENTION_HOURS: expected an integer from 29 to 8760, got "24"');
+  });
+
+  it("refuses a retry budget that would let the server give up on a failing message first", () => {
+    expect(() => checkRetryBudget(3, 10)).not.toThrow();
+    expect(() => checkRetryBudget(8, 10)).not.toThrow();
+    expect(() => checkRetryBudget(9, 10)).toThrow(/WEBHOOK_RETRY_ATTEMPTS \(9\) must be at most WEBHOOK_MAX_DELIVER - 2 \(8\)/);
+    expect(() => checkRetryBudget(10, 10)).toThrow(/raise WEBHOOK_MAX_DELIVER to at least 12/);
+    expect(() => checkRetryBudget(12, 5)).toThrow(/WEBHOOK_MAX_DELIVER/);
+  });
+
+  it("binds its server to HOST", () => {
+    expect(readWorkerEnv({}).HOST).toBe("0.0.0.0");
+    expect(readWorkerEnv({ HOST: "127.0.0.1" }).HOST).toBe("127.0.0.1");
+    expect(() => readWorkerEnv({ HOST: "not a host" })).toThrow(/HOST/);
   });
 
   it("keeps pull buffer plus batcher within WORKER_MAX_UNACKED", () => {

@@ -1,30 +1,31 @@
 import type { Server } from "node:http";
-import { createBatcher, type Batcher } from "@floodgate/batcher";
-import { applyEvents, countParked, createDb, pruneLedger, rematchParked, type ApplyResult, type Db } from "@floodgate/db";
+import { createDb, type Db } from "@floodgate/db";
 import {
-  connectQueue,
-  countDeadLetters,
-  createPullConsumer,
-  deadLetter,
+  createQueueConnector,
   deadLetterConfigFor,
   ensureConsumer,
   ensureDeadLetterStream,
   ensureStream,
-  readQueueStats,
-  type JsMsg,
+  ensureStrandedSweep,
+  startStrandedSweeper,
+  strandedConfigFor,
+  type DeadLetterConfig,
   type PullConsumer,
   type QueueConfig,
   type QueueConnection,
+  type QueueConnector,
 } from "@floodgate/queue";
 import { closeServer, startOpsServer, type Logger } from "@floodgate/service";
-import { countEvents, encodeEvents } from "@floodgate/provider-kit";
-import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
+import { CircuitState, ConsecutiveBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from "cockatiel";
 import { createAdminHandler } from "./admin.js";
 import { createDeadLetterOps } from "./dead-letters.js";
-import type { WorkerEnv } from "./env.js";
+import { checkRetryBudget, type WorkerEnv } from "./env.js";
 import { isDatabaseUnavailable } from "./failures.js";
+import { createIntake, type Intake } from "./intake.js";
+import { startMaintenance } from "./maintenance.js";
 import { createWorkerMetrics, type WorkerMetrics } from "./metrics.js";
-import { createProcessor, webhookIdOf } from "./processor.js";
+
+export { pullBufferSize } from "./intake.js";
 
 export interface WorkerOptions {
   env: WorkerEnv;
@@ -33,17 +34,18 @@ export interface WorkerOptions {
 }
 
 export interface Worker {
-  readonly queue: QueueConnection;
+  /** The NATS connection, established in the background (the worker serves /readyz meanwhile). */
+  readonly connector: QueueConnector;
   readonly db: Db;
   readonly opsServer: Server;
   readonly metrics: WorkerMetrics;
+  /**
+   * Resolves once NATS is reachable and the worker is pulling; rejects when it never can
+   * (bad credentials, a stream config the server refuses): the process should exit then.
+   */
+  readonly started: Promise<void>;
   /** Stops pulling, applies and acks what it holds, then closes NATS and the pool. */
   close(): Promise<void>;
-}
-
-/** Messages the pull keeps buffered: enough to fill a batch, counted against WORKER_MAX_UNACKED. */
-export function pullBufferSize(env: Pick<WorkerEnv, "WEBHOOK_BATCH_SIZE" | "WORKER_MAX_UNACKED">): number {
-  return Math.max(1, Math.min(env.WEBHOOK_BATCH_SIZE, Math.floor(env.WORKER_MAX_UNACKED / 4), 256));
 }
 
 const BREAKER_STATE: Record<CircuitState, number> = {
@@ -53,18 +55,48 @@ const BREAKER_STATE: Record<CircuitState, number> = {
   [CircuitState.Isolated]: 1,
 };
 
-/** Starts a worker: pulls webhooks, applies them to PostgreSQL in batches, acks after commit. */
-export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const { env, queue: queueConfig, log } = options;
-  const metrics = createWorkerMetrics();
-  const db = createDb({ databaseUrl: env.DATABASE_URL, max: env.WEBHOOK_MAX_WORKERS + 2 });
-  const queue = await connectQueue({ servers: env.NATS_URL.split(","), name: "floodgate-worker", log: log.child({ component: "nats" }) });
+/**
+ * Opens the PostgreSQL pool. A connection lost outside a query is counted and logged, never an
+ * unhandled error: the query that next uses it fails, and the breaker holds the work.
+ */
+export function openDatabase(env: WorkerEnv, metrics: WorkerMetrics, log: Logger): Db {
+  return createDb({
+    databaseUrl: env.DATABASE_URL,
+    max: env.WEBHOOK_MAX_WORKERS + 2,
+    applicationName: "floodgate-worker",
+    onConnectionError(err) {
+      metrics.dbConnectionErrors.inc();
+      log.warn({ err: err.message }, "database connection lost");
+    },
+  });
+}
+
+/**
+ * Makes sure the work stream, the shared consumer, the dead-letter stream and the stream that
+ * keeps max-deliveries advisories (stranded messages) exist as configured.
+ */
+export async function prepareStreams(queue: QueueConnection, queueConfig: QueueConfig): Promise<DeadLetterConfig> {
   const dlq = deadLetterConfigFor(queueConfig);
   await ensureStream(queue.jsm, queueConfig);
   await ensureConsumer(queue.jsm, queueConfig);
   await ensureDeadLetterStream(queue.jsm, dlq);
+  await ensureStrandedSweep(queue.jsm, strandedConfigFor(queueConfig));
+  return dlq;
+}
 
-  // Opens on "database unavailable" only: data errors are the events' problem, not the database's.
+/** Moves messages the server gave up on (max_deliver) to the dead letters; see @floodgate/queue's stranded.ts. */
+function sweepStranded(queue: QueueConnection, queueConfig: QueueConfig, dlq: DeadLetterConfig, metrics: WorkerMetrics, log: Logger): PullConsumer {
+  return startStrandedSweeper(queue, strandedConfigFor(queueConfig), dlq, {
+    log: log.child({ component: "stranded" }),
+    onRecovered: () => metrics.strandedRecovered.inc(),
+  });
+}
+
+/**
+ * The database circuit breaker. It opens on "database unavailable" errors only (see
+ * failures.ts): data errors are the events' problem, not the database's.
+ */
+export function createDatabaseBreaker(env: WorkerEnv, metrics: WorkerMetrics, log: Logger): CircuitBreakerPolicy {
   const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), {
     halfOpenAfter: env.DB_BREAKER_HALF_OPEN_MS,
     breaker: new ConsecutiveBreaker(env.DB_BREAKER_FAILURES),
@@ -73,185 +105,116 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     metrics.breakerState.set(BREAKER_STATE[state]);
     log.warn({ state: CircuitState[state] }, "database circuit breaker changed state");
   });
+  return breaker;
+}
 
-  // Messages this worker holds, with when their ack timer was last reset. A batch waiting out a
-  // database outage must not be redelivered to another worker (which would fail the same way
-  // and burn a delivery attempt), so held messages get `working()` before ack_wait runs out.
-  const held = new Map<JsMsg, number>();
-  let stopping = false;
+/** What runs once NATS is reachable. */
+interface Running {
+  queue: QueueConnection;
+  dlq: DeadLetterConfig;
+  intake: Intake;
+  sweeper: PullConsumer;
+  stopMaintenance: () => void;
+}
 
-  const flush = createProcessor<JsMsg>({
-    apply: (events) => applyEvents(db, events),
-    deadLetter: (m, why, events) => deadLetter(queue.js, dlq, m, why, events ? encodeEvents(events) : undefined),
-    breaker,
-    retries: env.WEBHOOK_RETRY_ATTEMPTS,
-    backoff: { baseMs: env.WEBHOOK_RETRY_BASE_MS, maxMs: env.WEBHOOK_RETRY_MAX_MS },
-    maxDeliveries: Math.max(env.WEBHOOK_RETRY_ATTEMPTS + 1, queueConfig.maxDeliver - 1),
-    stopping: () => stopping,
-    settled: (m) => held.delete(m),
-    onApplied(msgs, events, result, seconds) {
-      metrics.batchDuration.observe({ result: "ok" }, seconds);
-      metrics.batchSize.observe(events.length);
-      const now = Date.now();
-      for (const m of msgs) metrics.endToEnd.observe((now - m.info.timestampNanos / 1e6) / 1000);
-      countOutcomes(metrics, result);
-      if (result.invalid > 0) log.error({ invalid: result.invalid }, "events with invalid fields were skipped");
-      if (log.isLevelEnabled("debug")) {
-        const { byType: _byType, ...totals } = result;
-        log.debug(
-          { eventIds: events.map((e) => e.providerEventId), webhookIds: msgs.map(webhookIdOf).filter(Boolean), messages: msgs.length, events: events.length, ...totals, ms: Math.round(seconds * 1e4) / 10 },
-          "batch applied",
-        );
-      }
-    },
-    onOutcome(outcome, m, _detail, events) {
-      if (outcome === "dead_lettered") {
-        // Label like the applied events (the provider's own type); an undecodable message only
-        // has its subject's tokens to go by.
-        const [provider, type] = events?.[0] ? [events[0].provider, events[0].type] : m.subject.split(".").slice(-2);
-        metrics.processed.inc({ provider: provider ?? "unknown", type: type ?? "unknown", outcome: "dead_lettered" }, Math.max(1, events?.length ?? 1));
-      } else {
-        metrics.retries.inc();
-      }
-    },
-    onHeld: () => metrics.held.inc(),
-    log,
-  });
+interface OpsDeps {
+  env: WorkerEnv;
+  connector: QueueConnector;
+  db: Db;
+  breaker: CircuitBreakerPolicy;
+  running: () => Running | undefined;
+  metrics: WorkerMetrics;
+}
 
-  const batcher: Batcher<JsMsg> = createBatcher<JsMsg>({
-    maxSize: env.WEBHOOK_BATCH_SIZE,
-    maxWaitMs: env.WEBHOOK_FLUSH_INTERVAL,
-    maxConcurrentFlushes: env.WEBHOOK_MAX_WORKERS,
-    maxPending: Math.max(1, env.WORKER_MAX_UNACKED - pullBufferSize(env)),
-    // A grouped message carries many webhooks' events: weigh messages by their events so a batch
-    // stays a reasonable transaction and memory stays bounded.
-    weigh: eventsIn,
-    maxBatchWeight: env.WEBHOOK_BATCH_MAX_EVENTS,
-    maxPendingWeight: env.WORKER_MAX_PENDING_EVENTS,
-    flush,
-    onFlushError(err, msgs) {
-      // The processor settles every message itself; reaching here is a bug. Hand them back.
-      metrics.batchFailures.inc();
-      log.error({ err, messages: msgs.length }, "batch processing threw; messages nak'ed");
-      for (const m of msgs) {
-        m.nak(env.WEBHOOK_RETRY_BASE_MS);
-        held.delete(m);
-      }
-    },
-  });
-
-  const consumer: PullConsumer = createPullConsumer(queue.js, {
-    stream: queueConfig.stream,
-    durable: queueConfig.consumer,
-    maxMessages: pullBufferSize(env),
-    log: log.child({ component: "consumer" }),
-  });
-  const consuming = consumer.consume((m) => {
-    held.set(m, Date.now());
-    return batcher.add(m) ? undefined : batcher.whenReady();
-  });
-  consuming.catch((err: unknown) => log.fatal({ err }, "consumer stopped"));
-
-  const timers: NodeJS.Timeout[] = [];
-  const every = (ms: number, what: string, fn: () => Promise<void> | void) => {
-    let running = false;
-    const t = setInterval(() => {
-      if (running) return;
-      running = true;
-      Promise.resolve()
-        .then(fn)
-        .catch((err: unknown) => log.warn({ err }, `${what} failed`))
-        .finally(() => (running = false));
-    }, ms);
-    t.unref();
-    timers.push(t);
-  };
-  const touchAfter = Math.max(100, Math.floor(queueConfig.ackWaitMs / 3));
-  every(Math.max(50, Math.floor(touchAfter / 2)), "ack-timer keepalive", () => {
-    const now = Date.now();
-    for (const [m, touched] of held) {
-      if (now - touched >= touchAfter) {
-        m.working();
-        held.set(m, now);
-      }
-    }
-  });
-  every(env.PARKED_REMATCH_INTERVAL_MS, "parked re-match", async () => {
-    if (breaker.state !== CircuitState.Closed) return;
-    const r = await rematchParked(db, { limit: 1000 });
-    if (r.matched > 0) {
-      metrics.rematched.inc(r.applied);
-      log.info(r, "parked events re-matched");
-    }
-    metrics.parked.set(await countParked(db));
-  });
-  every(3_600_000, "ledger retention", async () => {
-    const deleted = await pruneLedger(db, { olderThan: env.LEDGER_RETENTION_HOURS * 3_600_000 });
-    if (deleted > 0) log.info({ deleted }, "ledger pruned");
-  });
-  every(2_000, "queue stats", async () => {
-    metrics.natsConnected.set(queue.isConnected() ? 1 : 0);
-    metrics.inFlight.set(held.size);
-    const s = await readQueueStats(queue.jsm, queueConfig.stream, queueConfig.consumer);
-    metrics.queueDepth.set(s.depth);
-    metrics.lag.set(s.oldestUnprocessedAgeSeconds);
-    metrics.deadLetters.set(await countDeadLetters(queue.jsm, dlq));
-  });
-
-  const opsServer = await startOpsServer(env.WORKER_PORT, "0.0.0.0", {
+/**
+ * Serves /healthz, /readyz (NATS, database, breaker, consumer), /metrics and the admin API from
+ * the start: while NATS is unreachable the worker answers "not ready" and says why.
+ */
+function startOps({ env, connector, db, breaker, running, metrics }: OpsDeps): Promise<Server> {
+  const closed = () => breaker.state === CircuitState.Closed;
+  const admin = (dlq: DeadLetterConfig, queue: QueueConnection) => createAdminHandler(createDeadLetterOps(queue, dlq), env.ADMIN_TOKEN);
+  let adminRoutes: ReturnType<typeof admin> | undefined;
+  return startOpsServer(env.WORKER_PORT, env.HOST, {
     registry: metrics.registry,
     checks: {
-      nats: () => ({ ok: queue.isConnected(), detail: queue.isConnected() ? undefined : "not connected to NATS" }),
+      nats: () => ({ ok: connector.isConnected(), detail: connector.isConnected() ? undefined : `waiting for NATS: ${connector.waitingFor ?? "not connected"}` }),
       database: async () => {
         await db.pool.query("SELECT 1");
         return { ok: true };
       },
-      breaker: () => ({ ok: breaker.state === CircuitState.Closed, detail: breaker.state === CircuitState.Closed ? undefined : `circuit ${CircuitState[breaker.state]}` }),
-      consumer: () => ({ ok: consumer.running, detail: consumer.running ? undefined : "consumer not running" }),
+      breaker: () => ({ ok: closed(), detail: closed() ? undefined : `circuit ${CircuitState[breaker.state]}` }),
+      consumer: () => {
+        const ok = running()?.intake.consumer.running ?? false;
+        return { ok, detail: ok ? undefined : "consumer not running" };
+      },
     },
-    routes: createAdminHandler(createDeadLetterOps(queue, dlq), env.ADMIN_TOKEN),
+    routes: (req, res) => {
+      const r = running();
+      if (r) return (adminRoutes ??= admin(r.dlq, r.queue))(req, res);
+      if (!(req.url ?? "").startsWith("/admin/")) return false;
+      const body = JSON.stringify({ error: "waiting for NATS" });
+      res.writeHead(503, { "content-type": "application/json", "content-length": Buffer.byteLength(body), "retry-after": "5" });
+      res.end(body);
+      return true;
+    },
   });
+}
+
+/** Starts pulling and the periodic jobs once NATS is reachable and the streams exist. */
+function startProcessing(queue: QueueConnection, deps: { env: WorkerEnv; queueConfig: QueueConfig; db: Db; breaker: CircuitBreakerPolicy; metrics: WorkerMetrics; log: Logger }): Running {
+  const { env, queueConfig, db, breaker, metrics, log } = deps;
+  const dlq = deadLetterConfigFor(queueConfig);
+  const intake = createIntake({ env, queueConfig, queue, db, dlq, breaker, metrics, log });
+  const sweeper = sweepStranded(queue, queueConfig, dlq, metrics, log);
+  const stopMaintenance = startMaintenance({ env, queueConfig, queue, db, dlq, breaker, intake, metrics, log });
   log.info(
     { stream: queueConfig.stream, consumer: queueConfig.consumer, deadLetters: dlq.stream, batchSize: env.WEBHOOK_BATCH_SIZE, flushMs: env.WEBHOOK_FLUSH_INTERVAL, maxWorkers: env.WEBHOOK_MAX_WORKERS, admin: env.ADMIN_TOKEN !== undefined },
     "worker started",
   );
+  return { queue, dlq, intake, sweeper, stopMaintenance };
+}
 
+/**
+ * Starts a worker: serves its ops endpoints at once, connects to NATS in the background (saying
+ * so while it waits), then pulls webhooks and applies them to PostgreSQL in batches, acking after
+ * commit.
+ */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const { env, queue: queueConfig, log } = options;
+  checkRetryBudget(env.WEBHOOK_RETRY_ATTEMPTS, queueConfig.maxDeliver);
+  const metrics = createWorkerMetrics();
+  const db = openDatabase(env, metrics, log);
+  const breaker = createDatabaseBreaker(env, metrics, log);
+  const connector = createQueueConnector({
+    servers: env.NATS_URL.split(","),
+    name: "floodgate-worker",
+    log: log.child({ component: "nats" }),
+    waitLogIntervalMs: env.NATS_WAIT_LOG_MS,
+    setup: async (queue) => void (await prepareStreams(queue, queueConfig)),
+  });
+  let running: Running | undefined;
   let closing: Promise<void> | undefined;
+  const opsServer = await startOps({ env, connector, db, breaker, running: () => running, metrics });
+  const started = connector.ready.then((queue) => {
+    if (!closing) running = startProcessing(queue, { env, queueConfig, db, breaker, metrics, log });
+  });
+
   return {
-    queue,
+    connector,
     db,
     opsServer,
     metrics,
+    started,
     close: () =>
       (closing ??= (async () => {
-        stopping = true;
-        // Stop pulling; whatever was buffered is handed to the batcher, then flushed and acked.
-        await consumer.stop();
-        await batcher.close();
-        for (const t of timers) clearInterval(t);
-        await queue.drain();
+        if (running) {
+          await running.intake.close();
+          await running.sweeper.stop();
+          running.stopMaintenance();
+        }
+        await connector.close();
         await closeServer(opsServer);
         await db.close();
       })()),
   };
-}
-
-/** Events in a queued message, from its header (1 when unreadable: the processor deals with it). */
-function eventsIn(m: JsMsg): number {
-  try {
-    return Math.max(1, countEvents(m.data));
-  } catch {
-    return 1;
-  }
-}
-
-/** Counts processed events by provider, event type and outcome. */
-function countOutcomes(metrics: WorkerMetrics, result: ApplyResult): void {
-  for (const o of result.byType) {
-    const labels = { provider: o.provider, type: o.type };
-    if (o.applied) metrics.processed.inc({ ...labels, outcome: "applied" }, o.applied);
-    if (o.duplicates) metrics.processed.inc({ ...labels, outcome: "duplicate" }, o.duplicates);
-    if (o.parked) metrics.processed.inc({ ...labels, outcome: "parked" }, o.parked);
-    if (o.invalid) metrics.processed.inc({ ...labels, outcome: "invalid" }, o.invalid);
-  }
 }

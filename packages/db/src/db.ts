@@ -1,4 +1,5 @@
 import pg from "pg";
+import { classifyDatabaseError } from "./sql-errors.js";
 
 /** Default connection string on a developer machine. */
 export const DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/floodgate";
@@ -9,6 +10,12 @@ export interface CreateDbOptions {
   databaseUrl: string;
   /** Pool size; one connection per concurrent flush is enough (default 10). */
   max?: number;
+  /** Shown in `pg_stat_activity.application_name` (default `floodgate`). */
+  applicationName?: string;
+  /** Gives up opening a connection after this long, ms (default 10 000): a hung server must not hang the caller forever. */
+  connectionTimeoutMs?: number;
+  /** Called when a connection fails outside a query (default: one line on stderr). */
+  onConnectionError?: (err: Error) => void;
 }
 
 /** A handle on the database: the `pg` pool used by the hot path, and `close()`. */
@@ -21,15 +28,31 @@ export interface Db {
 /** Anything the functions of this package accept as a database: a {@link Db} or a bare pool. */
 export type DbLike = Db | pg.Pool;
 
-/** Creates the connection pool for the batch-apply statements. */
+/**
+ * Creates the connection pool for the batch-apply statements. Every connection it opens gets an
+ * `'error'` listener for its whole life: pg emits `'error'` on a client whose connection dies
+ * between two queries (terminated backend, server stopped, network cut), and without a listener
+ * that event would crash the process. The next query on such a client fails instead, which the
+ * caller classifies (see {@link classifyDatabaseError}) and {@link inTransaction} discards it.
+ */
 export function createDb(options: CreateDbOptions): Db {
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.max ?? 10 });
-  let closed: Promise<void> | undefined;
-  // An idle client losing its connection must not crash the process; the pool replaces it. After
-  // close(), sockets still shutting down may report the server's goodbye: not worth a log line.
-  pool.on("error", (err) => {
-    if (!closed) console.error("@floodgate/db: idle client error", err);
+  const pool = new pg.Pool({
+    connectionString: options.databaseUrl,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? "floodgate",
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    keepAlive: true,
   });
+  let closed: Promise<void> | undefined;
+  // After close(), sockets still shutting down may report the server's goodbye: not worth a line.
+  const report = (err: Error) => {
+    if (closed) return;
+    if (options.onConnectionError) options.onConnectionError(err);
+    else console.error("@floodgate/db: connection error", err.message);
+  };
+  pool.on("connect", (client) => guardClient(client, report));
+  // An idle client losing its connection: the pool replaces it.
+  pool.on("error", report);
   return {
     pool,
     close: () => (closed ??= pool.end()),
@@ -41,20 +64,36 @@ export function poolOf(db: DbLike): pg.Pool {
   return "connect" in db ? db : db.pool;
 }
 
-/** @internal Runs `fn` in a transaction on one client; rolls back on error. */
+/**
+ * Gives a dedicated client (or a pool's) an `'error'` listener, so a connection that dies between
+ * queries is reported instead of crashing the process with an unhandled `'error'` event.
+ */
+export function guardClient<C extends pg.ClientBase>(client: C, onError: (err: Error) => void = () => undefined): C {
+  client.on("error", onError);
+  return client;
+}
+
+/**
+ * @internal Runs `fn` in a transaction on one client; rolls back on error. The connection goes back
+ * to the pool only after a data error or a conflict: after any other failure (a lost connection, a
+ * read-only or restarted server, revoked permissions) it is discarded, so the next transaction
+ * starts on a fresh session with the server's current settings.
+ */
 export async function inTransaction<T>(db: DbLike, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await poolOf(db).connect();
-  let broken: Error | undefined;
+  let discard: Error | undefined;
   try {
     await client.query("BEGIN");
     const result = await fn(client);
     await client.query("COMMIT");
     return result;
   } catch (err) {
-    // A connection that cannot even roll back is discarded instead of returned to the pool.
-    await client.query("ROLLBACK").catch((rollbackErr: Error) => (broken = rollbackErr));
+    // Destroying the connection aborts its transaction on the server; no ROLLBACK needed (or
+    // possible, on a dead connection).
+    if (classifyDatabaseError(err) === "unavailable") discard = err instanceof Error ? err : new Error(String(err));
+    else await client.query("ROLLBACK").catch((rollbackErr: Error) => (discard = rollbackErr));
     throw err;
   } finally {
-    client.release(broken);
+    client.release(discard);
   }
 }

@@ -2,7 +2,8 @@
  * @floodgate/db — Floodgate's PostgreSQL schema (Prisma 7), its migrations and the batch-apply
  * statements the worker runs on its hot path. See README.md for the data model and its guarantees.
  */
-export { createDb, DEFAULT_DATABASE_URL, type CreateDbOptions, type Db, type DbLike } from "./db.js";
+export { createDb, guardClient, DEFAULT_DATABASE_URL, type CreateDbOptions, type Db, type DbLike } from "./db.js";
+export { classifyDatabaseError, classifySqlState, type DatabaseFailure } from "./sql-errors.js";
 export {
   migrate,
   readMigrations,

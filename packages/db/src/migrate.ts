@@ -4,6 +4,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { guardClient } from "./db.js";
 import {
   MigrationChecksumMismatchError,
   MigrationFailedBeforeError,
@@ -99,7 +100,7 @@ export async function createDatabaseIfMissing(databaseUrl: string): Promise<bool
   const name = decodeURIComponent(url.pathname.replace(/^\//, ""));
   if (!name) throw new MigrationsDirectoryError(`DATABASE_URL names no database: ${databaseUrl}`);
   url.pathname = "/postgres";
-  const admin = new pg.Client({ connectionString: url.toString() });
+  const admin = guardClient(new pg.Client({ connectionString: url.toString() }));
   await admin.connect();
   try {
     const found = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
@@ -137,7 +138,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   if (options.createDatabase ?? true) {
     if (await createDatabaseIfMissing(options.databaseUrl)) log(`created database ${new URL(options.databaseUrl).pathname.slice(1)}`);
   }
-  const client = new pg.Client({ connectionString: options.databaseUrl });
+  const client = guardClient(new pg.Client({ connectionString: options.databaseUrl }));
   await client.connect();
   try {
     await client.query("SELECT pg_advisory_lock($1)", [PRISMA_MIGRATE_ADVISORY_LOCK]);

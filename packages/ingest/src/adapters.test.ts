@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createWebhookRouter } from "./express.js";
@@ -8,12 +8,26 @@ import type { Ingest, IngestRequest, IngestResult } from "./ingest.js";
 import { httpStatusFor } from "./outcome.js";
 
 const seen: IngestRequest[] = [];
-/** A stand-in core: echoes the outcome named in the body, so adapters' mapping can be checked. */
-const ingest: Ingest = async (req) => {
-  seen.push(req);
-  const outcome = Buffer.from(req.body).toString() as IngestResult["outcome"];
-  return { outcome, status: httpStatusFor(outcome), provider: req.provider };
-};
+const admitted: string[] = [];
+/**
+ * A stand-in core: echoes the outcome named in the body, so adapters' mapping can be checked;
+ * admits POSTs for any provider but `nope`.
+ */
+const ingest: Ingest = Object.assign(
+  async (req: IngestRequest): Promise<IngestResult> => {
+    seen.push(req);
+    const outcome = Buffer.from(req.body).toString() as IngestResult["outcome"];
+    return { outcome, status: httpStatusFor(outcome), provider: req.provider };
+  },
+  {
+    admit(head: { provider: string; method: string }): IngestResult | undefined {
+      admitted.push(head.provider);
+      if (head.provider === "nope") return { outcome: "unknown_provider", status: 404 };
+      if (head.method !== "POST") return { outcome: "method_not_allowed", status: 405, provider: head.provider };
+      return undefined;
+    },
+  },
+);
 
 const servers: Server[] = [];
 const bases: Record<string, string> = {};
@@ -83,6 +97,39 @@ describe.each(["express", "node"])("%s adapter", (name) => {
     expect(res.status).toBe(413);
     expect(await postChunked(`${bases[name]}/webhooks/x`, [Buffer.alloc(600, 97), Buffer.alloc(600, 97)])).toBe(413);
     expect(seen).toHaveLength(0);
+  });
+
+  it("answers unknown providers and other methods before reading the body, and closes a connection whose body it left unread", async () => {
+    seen.length = 0;
+    const url = new URL(bases[name]!);
+    // Headers announcing 10 GB and only a few bytes of body: an answer proves nothing waited for (or buffered) the body.
+    const ask = (method: string, path: string) =>
+      new Promise<{ status: number; closed: boolean; head: string }>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          socket.write(`${method} ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 10000000000\r\n\r\n{"a":`);
+        });
+        let answer = "";
+        const timer = setTimeout(() => reject(new Error(`no answer to ${method} ${path}: ${answer}`)), 5_000);
+        socket.on("data", (d: Buffer) => (answer += d.toString()));
+        socket.on("error", () => undefined);
+        socket.on("close", () => {
+          clearTimeout(timer);
+          resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), closed: true, head: answer.split("\r\n\r\n")[0]! });
+        });
+      });
+    const unknown = await ask("POST", "/webhooks/nope");
+    expect(unknown.status).toBe(404);
+    expect(unknown.head.toLowerCase()).toContain("connection: close");
+    const get = await ask("PUT", "/webhooks/telnyx");
+    expect(get.status).toBe(405);
+    expect(get.head.toLowerCase()).toContain("connection: close");
+    expect(seen).toHaveLength(0);
+  });
+
+  it("keeps the connection of an early answer when there is no body to skip", async () => {
+    const res = await fetch(`${bases[name]}/webhooks/nope`, { method: "POST" , headers: { "content-length": "0" } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get("connection")).not.toBe("close");
   });
 
   it("reports each result with its duration", async () => {

@@ -1,12 +1,18 @@
 export { createIngest } from "./ingest.js";
 export type {
+  DeadLetterStore,
   EventPublisher,
   Ingest,
+  IngestHead,
+  IngestHeaders,
   IngestOptions,
   IngestProvider,
   IngestRequest,
   IngestResult,
   ProviderHandleResult,
+  PublishFailure,
+  UnmappedWebhook,
+  VerifiedProof,
 } from "./ingest.js";
 export { OUTCOME_STATUS, httpStatusFor, isRetryable, type IngestOutcome } from "./outcome.js";
 export { readBody } from "./read-body.js";

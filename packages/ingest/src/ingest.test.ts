@@ -1,6 +1,6 @@
 import type { NormalizedEvent } from "@floodgate/provider-kit";
 import { describe, expect, it } from "vitest";
-import { createIngest, type EventPublisher, type IngestProvider, type IngestRequest } from "./ingest.js";
+import { createIngest, type DeadLetterStore, type EventPublisher, type IngestProvider, type IngestRequest, type UnmappedWebhook } from "./ingest.js";
 import { OUTCOME_STATUS } from "./outcome.js";
 
 const event = (over: Partial<NormalizedEvent> = {}): NormalizedEvent => ({
@@ -18,25 +18,39 @@ const event = (over: Partial<NormalizedEvent> = {}): NormalizedEvent => ({
 });
 
 /** A provider whose verdict is chosen by the body text, so each outcome can be driven. */
+const verified = { ok: true as const, id: "svix-1" };
 const fakeProvider: IngestProvider = {
   id: "fake",
+  scheme: "fake-hmac",
   handle({ body }) {
     const text = Buffer.from(body).toString();
     if (text === "forged") return { ok: false, reason: "mismatch", detail: "no signature matched" };
     if (text === "old") return { ok: false, reason: "timestamp_too_old", detail: "too old" };
     if (text === "new") return { ok: false, reason: "timestamp_too_new", detail: "too new" };
     if (text === "nohdr") return { ok: false, reason: "missing_header", detail: "missing" };
-    if (text === "bad") return { ok: false, reason: "malformed", detail: "not JSON" };
-    if (text === "weird") return { ok: false, reason: "unsupported_event", detail: "type x" };
+    if (text === "bad") return { ok: false, reason: "malformed", detail: "not JSON", verified };
+    if (text === "weird") return { ok: false, reason: "unsupported_event", detail: "type x", verified };
+    if (text === "unverified-bad") return { ok: false, reason: "malformed", detail: "no proof" };
+    if (text === "mixed") {
+      return { ok: true, id: "d-3", events: [event({ providerEventId: "c" })], unmapped: [{ reason: "unsupported_event", detail: "item 2: type y", body: Buffer.from("[2]") }, { reason: "malformed", detail: "item 3", body: Buffer.from("[3]") }], verified };
+    }
+    if (text === "all-unmapped") return { ok: true, id: "d-4", events: [], unmapped: [{ reason: "unsupported_event", detail: "type y", body: Buffer.from("[1]") }], verified };
     if (text === "none") return { ok: true, id: "d-0", events: [] };
     if (text === "two") return { ok: true, id: "d-2", events: [event({ providerEventId: "a" }), event({ providerEventId: "b", recipient: "+1" })] };
     return { ok: true, id: "d-1", events: [event()] };
   },
 };
 
-function setup(publisher: EventPublisher) {
+const kept: UnmappedWebhook[] = [];
+const okStore: DeadLetterStore = {
+  async keep(webhook) {
+    kept.push(webhook);
+  },
+};
+
+function setup(publisher: EventPublisher, deadLetters: DeadLetterStore = okStore) {
   const providers = new Map([["fake", fakeProvider]]);
-  return createIngest({ providers, publisher, subjectFor: (p, t) => `webhook.${p}.${t.replace(/\./g, "_")}`, maxBodyBytes: 64 });
+  return createIngest({ providers, publisher, deadLetters, subjectFor: (p, t) => `webhook.${p}.${t.replace(/\./g, "_")}`, maxBodyBytes: 64 });
 }
 
 const req = (body: string, over: Partial<IngestRequest> = {}): IngestRequest => ({
@@ -80,13 +94,61 @@ describe("createIngest", () => {
     ["nohdr", "invalid_signature", 401, "missing_header"],
     ["old", "expired", 401, "timestamp_too_old"],
     ["new", "expired", 401, "timestamp_too_new"],
-    ["bad", "malformed", 400, "malformed"],
-    ["weird", "unsupported_event", 422, "unsupported_event"],
+    ["unverified-bad", "malformed", 400, "malformed"],
   ])("maps a %s webhook to %s (%i) without publishing", async (body, outcome, status, reason) => {
     published.length = 0;
     const r = await ingest(req(body));
     expect(r).toMatchObject({ outcome, status, reason });
     expect(published).toHaveLength(0);
+  });
+
+  it.each([
+    ["weird", "unsupported_event", "type x"],
+    ["bad", "malformed", "not JSON"],
+  ])("keeps a verified %s webhook the plugin cannot map in the dead letters, raw, and answers 202 once stored", async (body, reason, detail) => {
+    published.length = 0;
+    kept.length = 0;
+    const r = await ingest(req(body, { headers: { "content-type": "application/json; charset=utf-8" } }));
+    expect(r).toMatchObject({ outcome: "dead_lettered", status: 202, provider: "fake", reason, detail, messageId: "fake:svix-1" });
+    expect(published).toHaveLength(0);
+    expect(kept).toEqual([{ provider: "fake", reason, detail, body: Buffer.from(body), deliveryId: "svix-1", contentType: "application/json; charset=utf-8", verifiedBy: "fake-hmac" }]);
+  });
+
+  it("answers 503 (never 2xx) when the dead letters cannot store what it must keep, and 413 when it is too large for them", async () => {
+    class QueueMessageTooLargeError extends Error {
+      override name = "QueueMessageTooLargeError";
+    }
+    const down = setup(okPublisher, { keep: () => Promise.reject(new Error("no responders")) });
+    expect(await down(req("weird"))).toMatchObject({ outcome: "queue_unavailable", status: 503 });
+    expect(await down(req("mixed"))).toMatchObject({ outcome: "queue_unavailable", status: 503 });
+    const huge = setup(okPublisher, { keep: () => Promise.reject(new QueueMessageTooLargeError("too big")) });
+    expect(await huge(req("weird"))).toMatchObject({ outcome: "too_large", status: 413, reason: "QueueMessageTooLargeError" });
+  });
+
+  it("a multi-event webhook: publishes what maps, keeps each unmapped part, 2xx only when all are stored", async () => {
+    published.length = 0;
+    kept.length = 0;
+    const r = await ingest(req("mixed"));
+    expect(r).toMatchObject({ outcome: "accepted", status: 202, events: 1, unmapped: [{ reason: "unsupported_event" }, { reason: "malformed" }] });
+    expect(published.map((p) => p.events.map((e) => e.providerEventId))).toEqual([["c"]]);
+    expect(kept.map((k) => [k.reason, Buffer.from(k.body).toString(), k.deliveryId])).toEqual([
+      ["unsupported_event", "[2]", "svix-1"],
+      ["malformed", "[3]", "svix-1"],
+    ]);
+    kept.length = 0;
+    expect(await ingest(req("all-unmapped"))).toMatchObject({ outcome: "dead_lettered", status: 202, reason: "unsupported_event", events: 0 });
+    expect(kept).toHaveLength(1);
+    const queueDown = setup({ publish: () => Promise.reject(new Error("no responders")) });
+    expect(await queueDown(req("mixed"))).toMatchObject({ outcome: "queue_unavailable", status: 503 });
+  });
+
+  it("admits before the body is read: the provider first, then method, declared length, content type", () => {
+    expect(ingest.admit({ provider: "nope", method: "DELETE", headers: { "content-length": "999999999" } })).toMatchObject({ outcome: "unknown_provider", status: 404 });
+    expect(ingest.admit({ provider: "nope", method: "POST", headers: {} })!.provider).toBeUndefined();
+    expect(ingest.admit({ provider: "fake", method: "GET", headers: {} })).toMatchObject({ outcome: "method_not_allowed", provider: "fake" });
+    expect(ingest.admit({ provider: "fake", method: "POST", headers: { "content-length": "65" } })).toMatchObject({ outcome: "too_large", status: 413 });
+    expect(ingest.admit({ provider: "fake", method: "POST", headers: { "content-type": "text/plain" } })).toMatchObject({ outcome: "unsupported_media_type" });
+    expect(ingest.admit({ provider: "fake", method: "POST", headers: { "content-length": "64", "content-type": "application/json" } })).toBeUndefined();
   });
 
   it("acknowledges a verified webhook with no delivery events without publishing", async () => {

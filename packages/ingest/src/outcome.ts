@@ -9,7 +9,13 @@ export const OUTCOME_STATUS = {
   duplicate: 200,
   /** Verified, but the provider's event carries no delivery status (e.g. Resend `contact.created`). */
   ignored: 200,
-  /** Body or headers are not what the provider sends. */
+  /**
+   * Verified, but the provider plugin cannot map it (an unknown event type or status, a body of
+   * the wrong shape): kept raw in the dead letters, where an operator sees it and can replay it
+   * after a plugin upgrade. Never bounced: a provider would retry for a day, then give up.
+   */
+  dead_lettered: 202,
+  /** The body could not be read, or is not what the provider sends and no signature vouches for it. */
   malformed: 400,
   /** Signature missing, wrong, or made with a key we do not hold. */
   invalid_signature: 401,
@@ -19,12 +25,13 @@ export const OUTCOME_STATUS = {
   unknown_provider: 404,
   /** Only POST is accepted. */
   method_not_allowed: 405,
-  /** Body larger than the configured limit. */
+  /**
+   * Body larger than the configured limit (answered before it is read when the length is
+   * declared), or its events larger than one JetStream message (the server's max_payload).
+   */
   too_large: 413,
   /** Content type the provider never sends. */
   unsupported_media_type: 415,
-  /** Verified, well-formed, but an event type this provider plugin does not know. */
-  unsupported_event: 422,
   /** JetStream refused the event because the stream is full: the provider must retry later. */
   queue_full: 503,
   /** JetStream unreachable or too slow to confirm within the deadline: the provider must retry. */

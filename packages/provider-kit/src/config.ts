@@ -33,3 +33,57 @@ export function envList(check?: (item: string) => string | undefined) {
       return items;
     });
 }
+
+const ENV_ALIASES = Symbol.for("floodgate.provider-kit.envAliases");
+
+/** Other names accepted for a provider's environment variables: preferred name → aliases. */
+export type EnvAliases = Readonly<Record<string, readonly string[]>>;
+
+/** An alias found set in the environment. */
+export interface EnvAliasUse {
+  alias: string;
+  preferred: string;
+  /** True when the preferred variable is set too, so the alias was not read. */
+  ignored: boolean;
+}
+
+/**
+ * Declares other names a provider's config schema accepts for its variables (the name a design
+ * document or an older release used). `createProviderRuntime` reads an alias when the preferred
+ * variable is unset and reports every alias it found (`ProviderRuntime.aliasesUsed`), so the
+ * gateway can warn and name the preferred variable. Returns the schema itself, tagged.
+ *
+ * @example withEnvAliases(z.object({ TELNYX_PUBLIC_KEY: envList(check) }), { TELNYX_PUBLIC_KEY: ["TELNYX_WEBHOOK_SECRET"] })
+ */
+export function withEnvAliases<S extends z.ZodType>(schema: S, aliases: EnvAliases): S {
+  // A global symbol, so the tag is found whichever copy of provider-kit reads it.
+  Object.defineProperty(schema, ENV_ALIASES, { value: Object.freeze({ ...aliases }), enumerable: false, configurable: true });
+  return schema;
+}
+
+/** The aliases declared on `schema` with {@link withEnvAliases}. */
+export function envAliasesOf(schema: z.ZodType): EnvAliases {
+  return (schema as unknown as { [ENV_ALIASES]?: EnvAliases })[ENV_ALIASES] ?? {};
+}
+
+const isSet = (value: string | undefined): value is string => value !== undefined && value.trim() !== "";
+
+/**
+ * Applies the aliases declared on `schema` to `env`: an alias set while its preferred variable is
+ * not is copied to the preferred name. Returns the env to parse and every alias found set.
+ */
+export function resolveEnvAliases(schema: z.ZodType, env: ProviderEnv): { env: ProviderEnv; used: EnvAliasUse[] } {
+  const declared = envAliasesOf(schema);
+  const used: EnvAliasUse[] = [];
+  let resolved: Record<string, string | undefined> | undefined;
+  for (const [preferred, aliases] of Object.entries(declared)) {
+    for (const alias of aliases) {
+      const value = env[alias];
+      if (!isSet(value)) continue;
+      const ignored = isSet(env[preferred]) || (resolved !== undefined && isSet(resolved[preferred]));
+      used.push({ alias, preferred, ignored });
+      if (!ignored) (resolved ??= { ...env })[preferred] = value;
+    }
+  }
+  return { env: resolved ?? env, used };
+}

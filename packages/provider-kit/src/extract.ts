@@ -14,14 +14,35 @@ export interface ExtractContext {
 export type ExtractFailureReason = "malformed" | "unsupported_event";
 
 /**
+ * A part of a verified body that the plugin could not map (one item of a multi-event body).
+ * Floodgate never drops what verified: the gateway keeps each part raw in the dead letters,
+ * and `floodgate-dlq replay` later runs `body` through the then-current plugin. So `body` must
+ * be something the same plugin's `extract` accepts on its own, with the same delivery id: for a
+ * provider that POSTs a JSON array, the item wrapped in a one-item array.
+ */
+export interface UnmappedPart {
+  reason: ExtractFailureReason;
+  /** Why, for logs and the dead letter; no payload data. */
+  detail: string;
+  body: Uint8Array;
+}
+
+/**
  * A body understood. `id` is the delivery-level idempotency key (Telnyx `data.id`, Resend
  * `svix-id`); `events` may be empty when the delivery is acknowledged but carries nothing to
  * apply (an inbound message, a contact update).
+ *
+ * A body of many events (SendGrid POSTs up to thousands in one array) may map some and not
+ * others: the mapped ones go in `events`, the rest in `unmapped`. The gateway answers 2xx only
+ * once the events and every unmapped part are stored. A body that maps to nothing at all is an
+ * {@link ExtractFailure} instead (the gateway keeps the whole body raw).
  */
 export interface ExtractOk {
   ok: true;
   id: string;
   events: NormalizedEvent[];
+  /** Verified parts that could not be mapped; absent (or empty) when everything mapped. */
+  unmapped?: UnmappedPart[];
 }
 
 /** A body not understood. `detail` is for logs. */
@@ -33,9 +54,19 @@ export interface ExtractFailure {
 
 export type ExtractResult = ExtractOk | ExtractFailure;
 
-/** A successful extraction. */
-export function extracted(id: string, events: NormalizedEvent[]): ExtractOk {
-  return { ok: true, id, events };
+/** A successful extraction; `unmapped` lists the parts of a multi-event body that could not be mapped. */
+export function extracted(id: string, events: NormalizedEvent[], unmapped?: UnmappedPart[]): ExtractOk {
+  return unmapped !== undefined && unmapped.length > 0 ? { ok: true, id, events, unmapped } : { ok: true, id, events };
+}
+
+/**
+ * A part of a multi-event body that could not be mapped, with the failure the plugin found for
+ * it and the bytes that reproduce it on their own (see {@link UnmappedPart}).
+ *
+ * @example unmappedPart(unsupportedEvent(`event ${item.event}`), utf8.encode(JSON.stringify([item])))
+ */
+export function unmappedPart(failure: ExtractFailure, body: Uint8Array): UnmappedPart {
+  return { reason: failure.reason, detail: failure.detail, body };
 }
 
 /** A delivery acknowledged with nothing to apply. */

@@ -3,11 +3,18 @@ export * from "./errors.js";
 export * from "./verification.js";
 export { readHeader, readFirstHeader } from "./headers.js";
 export { parseTimestampSeconds, checkTimestamp } from "./timestamp.js";
-export { envList, type ProviderEnv } from "./config.js";
+export { envList, withEnvAliases, envAliasesOf, resolveEnvAliases, type ProviderEnv, type EnvAliases, type EnvAliasUse } from "./config.js";
 export * from "./extract.js";
 export { sanitizeString, sanitizeEvent, sanitizeExtracted, REPLACEMENT_CHARACTER } from "./sanitize.js";
 export { defineProvider, isValidProviderId, type ProviderDefinition } from "./define-provider.js";
-export { createProviderRuntime, type ProviderRuntime, type HandleResult } from "./runtime.js";
+export {
+  createProviderRuntime,
+  extractVerifiedBody,
+  type ProviderRuntime,
+  type HandleResult,
+  type HandledOk,
+  type VerifiedExtractFailure,
+} from "./runtime.js";
 export { createProviderRegistry, type ProviderRegistry } from "./registry.js";
 export { useScheme, type SignatureScheme, type SignatureVerifier, type SchemeRef } from "./schemes/scheme.js";
 export {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { envList } from "./config.js";
+import { envList, withEnvAliases } from "./config.js";
 import { defineProvider } from "./define-provider.js";
 import { DuplicateProviderError, InvalidProviderDefinitionError, ProviderConfigError } from "./errors.js";
-import { extracted, isRecord, malformed } from "./extract.js";
+import { extracted, isRecord, malformed, unmappedPart, unsupportedEvent } from "./extract.js";
 import { createProviderRegistry } from "./registry.js";
-import { createProviderRuntime } from "./runtime.js";
+import { createProviderRuntime, extractVerifiedBody } from "./runtime.js";
 import { checkStandardWebhooksSecret, standardWebhooks } from "./schemes/standard-webhooks.js";
 import { useScheme } from "./schemes/scheme.js";
 import { createStandardWebhooksSigner, generateStandardWebhooksSecret } from "./testing/signers.js";
@@ -79,7 +79,8 @@ describe("createProviderRuntime", () => {
       return p.handle({ body, headers: signer.sign(body, { id: "msg_2", timestamp: now / 1000 }), url: "", method: "POST", now });
     };
     expect(call('{"to":"a@b.test"}')).toMatchObject({ ok: true, id: "msg_2", events: [{ provider: "toy", recipient: "a@b.test" }] });
-    expect(call('{"to":1}')).toEqual({ ok: false, reason: "malformed", detail: "no to" });
+    // An extract failure after a good signature carries the proof, so the body can be kept raw.
+    expect(call('{"to":1}')).toEqual({ ok: false, reason: "malformed", detail: "no to", verified: { ok: true, id: "msg_2" } });
     expect(call("{")).toMatchObject({ ok: false, reason: "malformed", detail: expect.stringMatching(/JSON/) });
     expect(call('{"to":"x","boom":true}')).toMatchObject({ ok: false, reason: "malformed", detail: "extract failed: bug" });
     const invalidUtf8 = Buffer.from([0x22, 0xff, 0x22]);
@@ -94,6 +95,84 @@ describe("createProviderRuntime", () => {
     expect(p.verify({ body, headers: fresh, url: "", method: "POST" })).toMatchObject({ ok: true });
     const stale = createStandardWebhooksSigner(secretA).sign(body, { id: "m", timestamp: 1614265330 });
     expect(p.verify({ body, headers: stale, url: "", method: "POST" })).toMatchObject({ ok: false, reason: "timestamp_too_old" });
+  });
+});
+
+/** A provider that POSTs arrays: items it can map become events, the others unmapped parts. */
+const batchy = defineProvider({
+  ...toy,
+  id: "batchy",
+  extract(payload, ctx) {
+    if (!Array.isArray(payload)) return malformed("not an array");
+    const events = [];
+    const unmapped = [];
+    for (const item of payload) {
+      if (isRecord(item) && item.type === "sent" && typeof item.to === "string") {
+        events.push({ provider: ctx.provider, providerEventId: `${ctx.deliveryId}:${item.to}`, providerMessageId: "m", recipient: item.to, type: "sent", status: "sent" as const, rawStatus: "sent", occurredAt: 0, errorCode: null, errorMessage: null });
+      } else {
+        unmapped.push(unmappedPart(unsupportedEvent(`type ${String(isRecord(item) ? item.type : item)}`), Buffer.from(JSON.stringify([item]))));
+      }
+    }
+    return events.length === 0 && unmapped.length === 1 ? unsupportedEvent(unmapped[0]!.detail) : extracted(ctx.deliveryId ?? "", events, unmapped);
+  },
+});
+
+describe("unmapped parts of a verified body", () => {
+  const p = createProviderRuntime(batchy, { TOY_SECRET: secretA });
+  const signer = createStandardWebhooksSigner(secretA);
+  const call = (text: string) => {
+    const body = Buffer.from(text);
+    return p.handle({ body, headers: signer.sign(body, { id: "msg_3", timestamp: now / 1000 }), url: "", method: "POST", now });
+  };
+
+  it("a body with nothing unmapped is the plugin's own result, with no unmapped field", () => {
+    const r = call('[{"type":"sent","to":"a"}]');
+    expect(r).toEqual({ ok: true, id: "msg_3", events: [expect.objectContaining({ recipient: "a" })] });
+  });
+
+  it("a multi-event body keeps its mapped events and lists the parts it could not map, with the proof of verification", () => {
+    const r = call('[{"type":"sent","to":"a"},{"type":"teleported","to":"b"},{"type":"sent","to":"c"}]');
+    expect(r).toMatchObject({ ok: true, id: "msg_3", events: [{ recipient: "a" }, { recipient: "c" }], verified: { ok: true, id: "msg_3" } });
+    if (!r.ok) throw new Error("unreachable");
+    expect(r.unmapped).toHaveLength(1);
+    expect(r.unmapped![0]).toMatchObject({ reason: "unsupported_event", detail: "type teleported" });
+    // The part alone is something the same plugin's extract accepts on its own.
+    expect(extractVerifiedBody(batchy, r.unmapped![0]!.body, "msg_3")).toMatchObject({ ok: false, reason: "unsupported_event" });
+  });
+
+  it("extractVerifiedBody maps a body verified earlier without any secret, and never throws", () => {
+    expect(extractVerifiedBody(toy, Buffer.from('{"to":"a@b"}'), "msg_9")).toMatchObject({ ok: true, id: "msg_9", events: [{ recipient: "a@b" }] });
+    expect(extractVerifiedBody(toy, Buffer.from("{"), "msg_9")).toMatchObject({ ok: false, reason: "malformed" });
+    expect(extractVerifiedBody(toy, Buffer.from('{"to":"x","boom":true}'), "msg_9")).toMatchObject({ ok: false, reason: "malformed", detail: "extract failed: bug" });
+  });
+});
+
+describe("environment variable aliases", () => {
+  const aliased = defineProvider({ ...toy, id: "aliased", config: withEnvAliases(z.object({ TOY_SECRET: envList(checkStandardWebhooksSecret) }), { TOY_SECRET: ["TOY_LEGACY_SECRET"] }) });
+
+  it("reads a declared alias when the preferred variable is unset, and reports it", () => {
+    const p = createProviderRuntime(aliased, { TOY_LEGACY_SECRET: secretA });
+    expect(p.aliasesUsed).toEqual([{ alias: "TOY_LEGACY_SECRET", preferred: "TOY_SECRET", ignored: false }]);
+    const body = Buffer.from('{"to":"a@b.test"}');
+    const headers = createStandardWebhooksSigner(secretA).sign(body, { id: "msg_1", timestamp: now / 1000 });
+    expect(p.verify({ body, headers, url: "", method: "POST", now })).toEqual({ ok: true, id: "msg_1" });
+  });
+
+  it("prefers the preferred variable and reports the alias as ignored; reports nothing when no alias is set", () => {
+    expect(createProviderRuntime(aliased, { TOY_SECRET: secretA, TOY_LEGACY_SECRET: "whsec_bad" }).aliasesUsed).toEqual([{ alias: "TOY_LEGACY_SECRET", preferred: "TOY_SECRET", ignored: true }]);
+    expect(createProviderRuntime(aliased, { TOY_SECRET: secretA }).aliasesUsed).toEqual([]);
+  });
+
+  it("a bad value set under the alias is reported under the alias's name", () => {
+    let error: unknown;
+    try {
+      createProviderRuntime(aliased, { TOY_LEGACY_SECRET: "whsec_%%%" });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as ProviderConfigError).variables).toEqual(["TOY_LEGACY_SECRET"]);
+    expect((error as Error).message).toMatch(/TOY_SECRET \(set as TOY_LEGACY_SECRET\) item #1/);
+    expect(() => createProviderRuntime(aliased, {})).toThrow(/TOY_SECRET is required/);
   });
 });
 

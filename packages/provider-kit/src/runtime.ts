@@ -1,4 +1,4 @@
-import type { ProviderEnv } from "./config.js";
+import { resolveEnvAliases, type EnvAliasUse, type ProviderEnv } from "./config.js";
 import type { ProviderDefinition } from "./define-provider.js";
 import { InvalidSchemeParamsError, ProviderConfigError } from "./errors.js";
 import { malformed, type ExtractFailure, type ExtractOk, type ExtractResult } from "./extract.js";
@@ -6,19 +6,39 @@ import { sanitizeExtracted } from "./sanitize.js";
 import type { SignatureVerifier } from "./schemes/scheme.js";
 import { verifyFailure, type VerifyFailure, type VerifyOk, type VerifyRequest, type VerifyResult } from "./verification.js";
 
-/** The single result of {@link ProviderRuntime.handle}: events to publish, or why not. */
-export type HandleResult = ExtractOk | VerifyFailure | ExtractFailure;
+/**
+ * A request whose signature verified but whose body the plugin could not map (`malformed`,
+ * `unsupported_event`). `verified` is the proof: such a body is kept raw (never bounced) and can
+ * be replayed through a later plugin without a second signature check.
+ */
+export interface VerifiedExtractFailure extends ExtractFailure {
+  readonly verified: VerifyOk;
+}
+
+/** A verified request mapped to events; `verified` is set when it has `unmapped` parts to keep. */
+export type HandledOk = ExtractOk & { readonly verified?: VerifyOk };
+
+/**
+ * The single result of {@link ProviderRuntime.handle}: events to publish, a rejected signature,
+ * or a verified body that could not be mapped.
+ */
+export type HandleResult = HandledOk | VerifyFailure | VerifiedExtractFailure;
 
 /** A provider ready to serve: config parsed, keys imported. Every method is total (never throws). */
 export interface ProviderRuntime {
   readonly id: string;
   /** Name of the signature scheme, e.g. `ed25519`. */
   readonly scheme: string;
+  /** Aliases of its variables found set (see `withEnvAliases`): warn and name the preferred one. */
+  readonly aliasesUsed: readonly EnvAliasUse[];
   /** Checks the signature and the timestamp against the raw body. */
   verify(request: VerifyRequest): VerifyResult;
   /** Parses the (verified) body once and maps it to normalized events. */
   extract(body: Uint8Array, verified: VerifyOk): ExtractResult;
-  /** `verify`, then `extract`: what the gateway calls for each request. */
+  /**
+   * `verify`, then `extract`: what the gateway calls for each request. An extract failure after
+   * a good signature comes back as a {@link VerifiedExtractFailure}.
+   */
   handle(request: VerifyRequest): HandleResult;
 }
 
@@ -31,6 +51,32 @@ function describe(error: unknown): string {
 }
 
 /**
+ * Parses a body that verified earlier (on receipt) and maps it with the provider's `extract`:
+ * what `ProviderRuntime.extract` does, without the runtime and so without its secrets. Used to
+ * replay kept dead letters through the current plugin. Never throws.
+ */
+export function extractVerifiedBody(
+  definition: Pick<ProviderDefinition, "id" | "extract">,
+  body: Uint8Array,
+  deliveryId: string | undefined,
+): ExtractResult {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(utf8.decode(body));
+  } catch (error) {
+    return malformed(`body is not UTF-8 JSON: ${describe(error)}`);
+  }
+  try {
+    const result = definition.extract(payload, { provider: definition.id, deliveryId, body });
+    // Normalization, once for every provider (and for every replay): no NUL or lone surrogate
+    // reaches the queue.
+    return result.ok ? sanitizeExtracted(result) : result;
+  } catch (error) {
+    return malformed(`extract failed: ${describe(error)}`);
+  }
+}
+
+/**
  * Builds a provider's runtime from its definition and the environment: parses the config
  * once and imports keys once. Fails at construction, naming the variable, when the config is
  * missing or invalid; a verifier left without keys refuses every request (`no_secret`).
@@ -39,10 +85,17 @@ function describe(error: unknown): string {
  */
 export function createProviderRuntime<Config>(definition: ProviderDefinition<Config>, env: ProviderEnv): ProviderRuntime {
   const id = definition.id;
-  const parsed = definition.config.safeParse(env);
+  const aliases = resolveEnvAliases(definition.config, env);
+  const parsed = definition.config.safeParse(aliases.env);
   if (!parsed.success) {
-    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "")).filter((v) => v !== ""))];
-    const problems = parsed.error.issues.map((issue) => `${issue.path.length > 0 ? issue.path.join(".") : "config"} ${issue.message}`);
+    // A value read through an alias is reported under the name that was actually set.
+    const setAs = (variable: string) => aliases.used.find((u) => u.preferred === variable && !u.ignored)?.alias;
+    const variables = [...new Set(parsed.error.issues.map((issue) => String(issue.path[0] ?? "")).filter((v) => v !== ""))].map((v) => setAs(v) ?? v);
+    const problems = parsed.error.issues.map((issue) => {
+      const name = issue.path.length > 0 ? issue.path.join(".") : "config";
+      const alias = setAs(String(issue.path[0] ?? ""));
+      return `${name}${alias ? ` (set as ${alias})` : ""} ${issue.message}`;
+    });
     throw new ProviderConfigError(id, variables, `provider ${id}: invalid configuration: ${problems.join("; ")}`, { cause: parsed.error });
   }
   let verifier: SignatureVerifier;
@@ -54,7 +107,6 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
     }
     throw new ProviderConfigError(id, [], `provider ${id}: cannot build the signature verifier: ${describe(cause)}`, { cause });
   }
-  const extractFromPayload = definition.extract;
 
   function verify(request: VerifyRequest): VerifyResult {
     try {
@@ -66,25 +118,17 @@ export function createProviderRuntime<Config>(definition: ProviderDefinition<Con
   }
 
   function extract(body: Uint8Array, verified: VerifyOk): ExtractResult {
-    let payload: unknown;
-    try {
-      payload = JSON.parse(utf8.decode(body));
-    } catch (error) {
-      return malformed(`body is not UTF-8 JSON: ${describe(error)}`);
-    }
-    try {
-      const result = extractFromPayload(payload, { provider: id, deliveryId: verified.id, body });
-      // Normalization, once for every provider: no NUL or lone surrogate reaches the queue.
-      return result.ok ? sanitizeExtracted(result) : result;
-    } catch (error) {
-      return malformed(`extract failed: ${describe(error)}`);
-    }
+    return extractVerifiedBody(definition, body, verified.id);
   }
 
   function handle(request: VerifyRequest): HandleResult {
     const verified = verify(request);
-    return verified.ok ? extract(request.body, verified) : verified;
+    if (!verified.ok) return verified;
+    const result = extract(request.body, verified);
+    // The common case returns the plugin's own object: no allocation on the hot path.
+    if (!result.ok) return { ...result, verified };
+    return result.unmapped !== undefined && result.unmapped.length > 0 ? { ...result, verified } : result;
   }
 
-  return Object.freeze({ id, scheme: verifier.scheme, verify, extract, handle });
+  return Object.freeze({ id, scheme: verifier.scheme, aliasesUsed: Object.freeze(aliases.used), verify, extract, handle });
 }

@@ -1,5 +1,7 @@
 import { connect, type ConnectionOptions, type NatsConnection, type Status } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { errors } from "@nats-io/nats-core";
+import { QueueConfigError, QueueUnavailableError } from "./errors.js";
 import { silentLogger, type QueueLogger } from "./logger.js";
 
 /** Options of {@link connectQueue}. */
@@ -88,20 +90,61 @@ function logStatus(log: QueueLogger, s: Status): void {
   }
 }
 
+/** Options of {@link createQueueConnector}. */
+export interface QueueConnectorOptions extends ConnectQueueOptions {
+  /**
+   * Runs once connected, before `ready` resolves: create streams, read server limits. Retried
+   * every `retryMs` while it fails; a {@link QueueConfigError} (a config the server refuses)
+   * is fatal and rejects `ready`.
+   */
+  setup?: (queue: QueueConnection) => Promise<void>;
+  /** While NATS is not reachable, "waiting for NATS" is logged this often, ms (default 10 000). */
+  waitLogIntervalMs?: number;
+  /** Pause between connection (or setup) attempts, ms (default 2000). */
+  retryMs?: number;
+}
+
+/** `connecting` until connected and set up, then `ready`; `failed` after a fatal error; `closed`. */
+export type QueueConnectorState = "connecting" | "ready" | "failed" | "closed";
+
 /**
- * Connects to NATS for the lifetime of the process: retries forever, including when no server
- * is up at boot (`waitOnFirstConnect`), so this promise only settles once connected (or on a
- * non-retryable error such as bad credentials). Also verifies JetStream is enabled.
+ * A NATS connection established in the background, so a process can serve (health, readiness,
+ * 503s) while NATS is unreachable instead of hanging before it listens.
  */
-export async function connectQueue(options: ConnectQueueOptions): Promise<QueueConnection> {
-  const log = options.log ?? silentLogger;
+export interface QueueConnector {
+  /**
+   * Resolves with the connection once connected and set up. Rejects only on a fatal error
+   * (bad credentials, a stream config the server refuses) or when closed before ready.
+   */
+  readonly ready: Promise<QueueConnection>;
+  readonly state: QueueConnectorState;
+  /** The connection once ready, else undefined. */
+  readonly connection: QueueConnection | undefined;
+  /** Ready and connected right now (false while waiting, and during a later outage). */
+  isConnected(): boolean;
+  /** For readiness checks: why the connector is not connected (the last error), or undefined. */
+  readonly waitingFor: string | undefined;
+  /** Stops trying (before ready), or drains the connection (after). */
+  close(): Promise<void>;
+}
+
+const FATAL_CONNECT_ERRORS: readonly (abstract new (...args: never[]) => Error)[] = [errors.AuthorizationError, errors.UserAuthenticationExpiredError];
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : String(err);
+}
+
+/** One connection attempt: each server tried once; JetStream checked. Rejects when none answers. */
+async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogger): Promise<QueueConnection> {
   const timeout = options.apiTimeoutMs ?? 5_000;
   const nc = await connect({
     servers: options.servers,
     name: options.name,
     reconnect: true,
+    // Once connected, the client reconnects by itself, forever. The first connection is retried
+    // by the connector instead of by `waitOnFirstConnect`, which cannot be observed or cancelled.
     maxReconnectAttempts: -1,
-    waitOnFirstConnect: true,
+    waitOnFirstConnect: false,
     reconnectTimeWait: 2_000,
     reconnectJitter: 500,
     // Default 2 min: far too long to notice a dead TCP peer behind a load balancer.
@@ -110,11 +153,6 @@ export async function connectQueue(options: ConnectQueueOptions): Promise<QueueC
     timeout,
     ...options.connectionOptions,
   });
-  log.info({ nats: "connect", server: nc.getServer(), name: options.name }, "nats connected");
-  const state = watchConnection(nc, log);
-  void nc.closed().then((err) => {
-    if (err) log.error({ err }, "nats connection closed with error");
-  });
   let jsm: JetStreamManager;
   try {
     jsm = await jetstreamManager(nc, { timeout });
@@ -122,6 +160,11 @@ export async function connectQueue(options: ConnectQueueOptions): Promise<QueueC
     await nc.close();
     throw err;
   }
+  log.info({ nats: "connect", server: nc.getServer(), name: options.name }, "nats connected");
+  const state = watchConnection(nc, log);
+  void nc.closed().then((err) => {
+    if (err) log.error({ err }, "nats connection closed with error");
+  });
   return {
     nc,
     js: jetstream(nc, { timeout }),
@@ -131,4 +174,144 @@ export async function connectQueue(options: ConnectQueueOptions): Promise<QueueC
     close: () => nc.close(),
     closed: () => nc.closed(),
   };
+}
+
+/**
+ * Starts connecting to NATS in the background and returns at once. Until NATS answers (and
+ * `setup` succeeded) it retries every `retryMs` and logs "waiting for NATS", naming the servers,
+ * every `waitLogIntervalMs`; the same line repeats during any later outage, so a process that
+ * cannot reach NATS always says so. Once connected, the client reconnects by itself forever.
+ */
+export function createQueueConnector(options: QueueConnectorOptions): QueueConnector {
+  const log = options.log ?? silentLogger;
+  const servers = Array.isArray(options.servers) ? options.servers : options.servers.split(",");
+  const retryMs = options.retryMs ?? 2_000;
+  const since = Date.now();
+  let state: QueueConnectorState = "connecting";
+  let connection: QueueConnection | undefined;
+  let lastError: string | undefined;
+  let attempts = 0;
+  let wake: (() => void) | undefined;
+  let resolveReady!: (q: QueueConnection) => void;
+  let rejectReady!: (err: unknown) => void;
+  const ready = new Promise<QueueConnection>((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  // A caller that never awaits `ready` must not crash the process with an unhandled rejection.
+  ready.catch(() => undefined);
+
+  const logWaiting = () =>
+    log.warn(
+      { nats: "waiting", servers, waitingSeconds: Math.round((Date.now() - since) / 1000), attempts, state, lastError },
+      `waiting for NATS at ${servers.join(", ")}`,
+    );
+  const waitTimer = setInterval(() => {
+    if (state === "connecting" || (state === "ready" && !connection?.isConnected())) logWaiting();
+  }, options.waitLogIntervalMs ?? 10_000);
+  waitTimer.unref();
+
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, retryMs);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  function fail(err: unknown): void {
+    state = "failed";
+    lastError = describeError(err);
+    clearInterval(waitTimer);
+    log.error({ nats: "failed", servers, err }, `cannot use NATS: ${lastError}`);
+    rejectReady(err);
+  }
+
+  async function connectOnce(): Promise<QueueConnection | undefined> {
+    try {
+      return await openQueueConnection(options, log);
+    } catch (err) {
+      if (FATAL_CONNECT_ERRORS.some((E) => err instanceof E)) throw err;
+      attempts++;
+      lastError = describeError(err);
+      if (attempts === 1) logWaiting();
+      return undefined;
+    }
+  }
+
+  async function setUp(queue: QueueConnection): Promise<boolean> {
+    try {
+      await options.setup?.(queue);
+      return true;
+    } catch (err) {
+      if (err instanceof QueueConfigError) throw err;
+      lastError = `setup: ${describeError(err)}`;
+      log.warn({ nats: "setup", err }, "NATS connected but setup failed; retrying");
+      return false;
+    }
+  }
+
+  async function run(): Promise<void> {
+    let queue: QueueConnection | undefined;
+    try {
+      while (!queue && state === "connecting") {
+        queue = await connectOnce();
+        if (!queue) await pause();
+      }
+      while (queue && state === "connecting" && !(await setUp(queue))) await pause();
+    } catch (err) {
+      if (state === "connecting") fail(err);
+    }
+    if (!queue) return;
+    if (state !== "connecting") {
+      await queue.close();
+      return;
+    }
+    connection = queue;
+    state = "ready";
+    lastError = undefined;
+    void queue.closed().then(() => {
+      clearInterval(waitTimer);
+      state = "closed";
+    });
+    resolveReady(queue);
+  }
+  void run();
+
+  return {
+    ready,
+    get state() {
+      return state;
+    },
+    get connection() {
+      return connection;
+    },
+    isConnected: () => state === "ready" && connection !== undefined && connection.isConnected(),
+    get waitingFor() {
+      if (state === "ready") return connection?.isConnected() ? undefined : "NATS disconnected; reconnecting";
+      return `${state === "failed" ? "failed" : "waiting for NATS"} at ${servers.join(", ")}${lastError ? ` (${lastError})` : ""}`;
+    },
+    async close() {
+      clearInterval(waitTimer);
+      const was = state;
+      state = "closed";
+      if (was === "ready" && connection) {
+        await connection.drain();
+        return;
+      }
+      wake?.();
+      if (was === "connecting") rejectReady(new QueueUnavailableError("closed", "closed before NATS was reached"));
+    },
+  };
+}
+
+/**
+ * Connects to NATS for the lifetime of the process: retries forever, including when no server
+ * is up at boot (logging "waiting for NATS" while it waits), so this promise only settles once
+ * connected (or on a non-retryable error such as bad credentials). Also verifies JetStream is
+ * enabled. A process that must serve while it waits uses {@link createQueueConnector}.
+ */
+export function connectQueue(options: QueueConnectorOptions): Promise<QueueConnection> {
+  return createQueueConnector(options).ready;
 }

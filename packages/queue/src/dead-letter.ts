@@ -1,12 +1,19 @@
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type JsMsg, type StoredMsg, type StreamConfig } from "@nats-io/jetstream";
+import { createHash } from "node:crypto";
 import { headers as createHeaders, nanos, type MsgHdrs } from "@nats-io/nats-core";
 import type { QueueConfig } from "./config.js";
+import { DeadLetterReplayError } from "./errors.js";
+import type { Publisher } from "./publisher.js";
 import { addOrUpdateStream } from "./stream.js";
+import { sanitizeToken } from "./subject.js";
 
 /**
- * Dead letters: webhooks the worker could not apply after its retries (or could not even
- * decode), kept in a durable stream of their own with why, the last error, the attempt count
- * and the original message, until an operator replays or purges them.
+ * Dead letters, kept in a durable stream of their own until an operator replays or purges them:
+ * - `events` letters: webhooks the worker could not apply after its retries (or could not even
+ *   decode), with why, the last error, the attempt count and the original message;
+ * - `raw` letters: webhooks whose signature the gateway verified but whose body the provider
+ *   plugin could not map (`unsupported_event`, `malformed`), kept byte for byte with the delivery
+ *   id and the headers extraction needs, so a replay can run them through a newer plugin.
  */
 
 /** Where dead letters of a deployment live: `<stream>_dlq`, subjects `<prefix>_dlq.<provider>.<type>`. */
@@ -53,7 +60,27 @@ export const DLQ_HEADERS = {
   seq: "Floodgate-Dlq-Original-Seq",
   msgId: "Floodgate-Dlq-Original-Msg-Id",
   at: "Floodgate-Dlq-At",
+  /** `raw` for a verified body kept unmapped; absent for encoded events. */
+  kind: "Floodgate-Dlq-Kind",
+  /** Raw letters: the signature scheme that verified the body on receipt (replay trusts it). */
+  verified: "Floodgate-Dlq-Verified",
+  /** Raw letters: the delivery id the signature covered (`svix-id`), when the scheme has one. */
+  deliveryId: "Floodgate-Dlq-Delivery-Id",
+  /** Raw letters: the request's Content-Type. */
+  contentType: "Floodgate-Dlq-Content-Type",
 } as const;
+
+/** What a dead letter's body is: encoded events (the worker's) or a raw verified body (the gateway's). */
+export type DeadLetterKind = "events" | "raw";
+
+/** What a raw letter keeps of the request besides its body. */
+export interface RawRequestInfo {
+  /** The signature scheme that verified it on receipt, e.g. `standard-webhooks`. */
+  verifiedBy: string;
+  /** The delivery id the signature covered, when the scheme has one; extraction needs it. */
+  deliveryId?: string;
+  contentType?: string;
+}
 
 /** Why and how a message was dead-lettered. */
 export interface DeadLetterInfo {
@@ -72,6 +99,9 @@ export interface DeadLetterInfo {
   /** Provider and event type, from the original subject `<prefix>.<provider>.<type>`. */
   provider: string;
   type: string;
+  kind: DeadLetterKind;
+  /** Raw letters only. */
+  raw?: RawRequestInfo;
 }
 
 /** A stored dead letter. */
@@ -79,7 +109,7 @@ export interface DeadLetter {
   /** Its sequence in the dead-letter stream: the handle for inspect, replay and purge. */
   seq: number;
   info: DeadLetterInfo;
-  /** The original message body (encoded events), byte for byte. */
+  /** The original message body (encoded events), or the raw request body, byte for byte. */
   data: Uint8Array;
 }
 
@@ -128,6 +158,67 @@ export async function deadLetter(
   msg.term();
 }
 
+/** A verified body (or part of one) the provider plugin could not map, to be kept raw. */
+export interface RawDeadLetter extends RawRequestInfo {
+  provider: string;
+  /** `unsupported_event` or `malformed`. */
+  reason: string;
+  /** The plugin's explanation (no payload data). */
+  detail: string;
+  body: Uint8Array;
+  /** The work-queue subject prefix its events will go to on replay (`WEBHOOK_SUBJECT_PREFIX`). */
+  subjectPrefix: string;
+  /** Replays that failed again so far (0 when first kept). */
+  attempts?: number;
+}
+
+/**
+ * A raw letter's body may be as large as a message can be: its headers must fit the room kept
+ * for them below max_payload (HEADER_RESERVE_BYTES), so the plugin's detail is kept shorter.
+ */
+const MAX_RAW_DETAIL_CHARS = 300;
+
+/** The type token of a raw letter's subject: the plugin could not say what type the body is. */
+export const RAW_TYPE_TOKEN = "unmapped";
+
+function rawHeaders(letter: RawDeadLetter): MsgHdrs {
+  const h = createHeaders();
+  h.set(DLQ_HEADERS.kind, "raw");
+  h.set(DLQ_HEADERS.reason, letter.reason);
+  h.set(DLQ_HEADERS.error, letter.detail.replace(/[\r\n]+/g, " ").slice(0, MAX_RAW_DETAIL_CHARS));
+  h.set(DLQ_HEADERS.attempts, String(letter.attempts ?? 0));
+  h.set(DLQ_HEADERS.subject, `${letter.subjectPrefix}.${sanitizeToken(letter.provider)}.${RAW_TYPE_TOKEN}`);
+  h.set(DLQ_HEADERS.verified, letter.verifiedBy);
+  if (letter.deliveryId) {
+    h.set(DLQ_HEADERS.deliveryId, letter.deliveryId);
+    h.set(DLQ_HEADERS.msgId, `${letter.provider}:${letter.deliveryId}`);
+  }
+  if (letter.contentType) h.set(DLQ_HEADERS.contentType, letter.contentType.slice(0, 200));
+  h.set(DLQ_HEADERS.at, String(Date.now()));
+  return h;
+}
+
+function rawSubject(dlq: DeadLetterConfig, provider: string): string {
+  return `${dlq.subjectPrefix}.${sanitizeToken(provider)}.${RAW_TYPE_TOKEN}`;
+}
+
+/**
+ * Keeps a verified body the plugin could not map in the dead-letter stream; resolves once
+ * JetStream acked it (the gateway answers 2xx only then). The msg id is derived from the
+ * provider and the body, so a provider retry inside the dead-letter stream's duplicate window
+ * is not kept twice.
+ * @throws what {@link Publisher.publish} throws (full, unavailable, too large).
+ */
+export async function keepRawDeadLetter(publisher: Publisher, dlq: DeadLetterConfig, letter: RawDeadLetter): Promise<void> {
+  const digest = createHash("sha256").update(letter.provider).update("\0").update(letter.body).digest("hex").slice(0, 32);
+  await publisher.publish(rawSubject(dlq, letter.provider), letter.body, `raw:${letter.provider}:${digest}`, rawHeaders(letter));
+}
+
+/** The work-queue subject prefix a raw letter's events go to: its original subject minus `.<provider>.<type>`. */
+export function workSubjectPrefixOf(info: DeadLetterInfo): string {
+  return info.originalSubject.split(".").slice(0, -2).join(".");
+}
+
 function infoOf(h: MsgHdrs | undefined, subject: string): DeadLetterInfo {
   const get = (k: string) => h?.get(k) ?? "";
   const originalSubject = get(DLQ_HEADERS.subject) || subject;
@@ -141,9 +232,17 @@ function infoOf(h: MsgHdrs | undefined, subject: string): DeadLetterInfo {
     deadAt: Number(get(DLQ_HEADERS.at)) || 0,
     provider,
     type,
+    kind: get(DLQ_HEADERS.kind) === "raw" ? "raw" : "events",
   };
   const msgId = get(DLQ_HEADERS.msgId);
   if (msgId) info.originalMsgId = msgId;
+  if (info.kind === "raw") {
+    info.raw = { verifiedBy: get(DLQ_HEADERS.verified) };
+    const deliveryId = get(DLQ_HEADERS.deliveryId);
+    const contentType = get(DLQ_HEADERS.contentType);
+    if (deliveryId) info.raw.deliveryId = deliveryId;
+    if (contentType) info.raw.contentType = contentType;
+  }
   return info;
 }
 
@@ -175,22 +274,24 @@ export async function countDeadLetters(jsm: JetStreamManager, dlq: DeadLetterCon
 }
 
 /**
- * Dead letters matching `filter`, oldest first, at most `limit`, starting after sequence
- * `afterSeq` (for paging). Reads by sequence, a bounded number of requests in flight.
+ * Dead letters matching `filter`, oldest first, at most `limit`, after sequence `afterSeq` and
+ * up to `untilSeq` (for paging, and for snapshots). Reads by sequence, a bounded number of
+ * requests in flight.
  */
 export async function listDeadLetters(
   jsm: JetStreamManager,
   dlq: DeadLetterConfig,
   filter: DeadLetterFilter = {},
-  page: { limit?: number; afterSeq?: number } = {},
+  page: { limit?: number; afterSeq?: number; untilSeq?: number } = {},
 ): Promise<DeadLetter[]> {
   const limit = page.limit ?? 100;
   const { state } = await jsm.streams.info(dlq.stream);
   if (state.messages === 0) return [];
   const out: DeadLetter[] = [];
   const chunk = 64;
-  for (let seq = Math.max(state.first_seq, (page.afterSeq ?? 0) + 1); seq <= state.last_seq && out.length < limit; seq += chunk) {
-    const seqs = Array.from({ length: Math.min(chunk, state.last_seq - seq + 1) }, (_, i) => seq + i);
+  const lastSeq = Math.min(state.last_seq, page.untilSeq ?? Number.POSITIVE_INFINITY);
+  for (let seq = Math.max(state.first_seq, (page.afterSeq ?? 0) + 1); seq <= lastSeq && out.length < limit; seq += chunk) {
+    const seqs = Array.from({ length: Math.min(chunk, lastSeq - seq + 1) }, (_, i) => seq + i);
     const found = await Promise.all(seqs.map((s) => getDeadLetter(jsm, dlq, s)));
     for (const d of found) {
       if (d && matchesFilter(d.info, filter)) {
@@ -202,29 +303,109 @@ export async function listDeadLetters(
   return out;
 }
 
-/**
- * Puts a dead letter back on the work queue under its original subject, then removes it from
- * the dead-letter stream. Idempotent: the republish carries msg id `replay:<dlq>:<seq>`
- * (JetStream drops a second one inside its window) and the worker's ledger ignores events it
- * has already applied, so replaying twice changes nothing more than replaying once.
- */
-export async function replayDeadLetter(js: JetStreamClient, jsm: JetStreamManager, dlq: DeadLetterConfig, seq: number): Promise<"replayed" | "not_found"> {
-  const d = await getDeadLetter(jsm, dlq, seq);
-  if (!d) return "not_found";
-  await js.publish(d.info.originalSubject, d.data, { msgID: `replay:${dlq.stream}:${seq}` });
-  await jsm.streams.deleteMessage(dlq.stream, seq, false).catch(() => false);
-  return "replayed";
+/** What a raw letter becomes when run through the current provider plugins (see {@link ReplayOptions}). */
+export interface RawReplay {
+  /** Messages for the work queue: the events the plugin maps the body to, encoded. */
+  messages: { subject: string; data: Uint8Array }[];
+  /** What the plugin still cannot map: kept again as raw letters with the new reason and detail. */
+  unmapped: { reason: string; detail: string; body: Uint8Array }[];
 }
 
-/** Replays every dead letter matching `filter`; returns the sequences replayed. */
-export async function replayDeadLetters(js: JetStreamClient, jsm: JetStreamManager, dlq: DeadLetterConfig, filter: DeadLetterFilter = {}): Promise<number[]> {
-  const done: number[] = [];
+/** How replays treat raw letters (verified bodies kept unmapped by the gateway). */
+export interface ReplayOptions {
+  /**
+   * Runs a raw letter through the current provider plugins (no second signature check: it was
+   * verified on receipt, and the letter says so). Without it, replaying a raw letter throws
+   * {@link DeadLetterReplayError}.
+   */
+  resolveRaw?(letter: DeadLetter): RawReplay;
+}
+
+/**
+ * `replayed`: everything is back on the work queue; `still_unmapped`: a raw letter the current
+ * plugins still cannot (fully) map stays a dead letter, under a new sequence, with the new error
+ * (what they could map was queued); `not_found`: no such letter.
+ */
+export type ReplayOutcome = "replayed" | "still_unmapped" | "not_found";
+
+async function replayRaw(js: JetStreamClient, dlq: DeadLetterConfig, d: DeadLetter, options: ReplayOptions): Promise<ReplayOutcome> {
+  if (!options.resolveRaw) throw new DeadLetterReplayError(`dead letter ${d.seq} is a raw webhook: replaying it needs the provider plugins`);
+  const plan = options.resolveRaw(d);
+  const raw = d.info.raw ?? { verifiedBy: "" };
+  // Fixed msg ids: a replay retried after a crash stores nothing twice inside the windows.
+  for (const [i, m] of plan.messages.entries()) {
+    await js.publish(m.subject, m.data, { msgID: `replay:${dlq.stream}:${d.seq}${i === 0 ? "" : `:${i}`}` });
+  }
+  for (const [i, part] of plan.unmapped.entries()) {
+    const headers = rawHeaders({
+      ...raw,
+      provider: d.info.provider,
+      reason: part.reason,
+      detail: part.detail,
+      body: part.body,
+      subjectPrefix: workSubjectPrefixOf(d.info),
+      attempts: d.info.attempts + 1,
+    });
+    await js.publish(rawSubject(dlq, d.info.provider), part.body, { headers, msgID: `rekeep:${dlq.stream}:${d.seq}:${i}` });
+  }
+  return plan.unmapped.length > 0 ? "still_unmapped" : "replayed";
+}
+
+/**
+ * Replays a dead letter, then removes it from the dead-letter stream. An events letter goes back
+ * on the work queue under its original subject; a raw letter is mapped by the current plugins
+ * (`options.resolveRaw`), its events queued and what still cannot be mapped kept again.
+ * Idempotent: republished messages carry msg ids derived from the letter's sequence
+ * (`replay:<dlq>:<seq>`; JetStream drops a second one inside its window) and the worker's
+ * ledger ignores events it has already applied, so replaying twice changes nothing more than
+ * replaying once.
+ */
+export async function replayDeadLetter(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  dlq: DeadLetterConfig,
+  seq: number,
+  options: ReplayOptions = {},
+): Promise<ReplayOutcome> {
+  const d = await getDeadLetter(jsm, dlq, seq);
+  if (!d) return "not_found";
+  let outcome: ReplayOutcome = "replayed";
+  if (d.info.kind === "raw") outcome = await replayRaw(js, dlq, d, options);
+  else await js.publish(d.info.originalSubject, d.data, { msgID: `replay:${dlq.stream}:${seq}` });
+  await jsm.streams.deleteMessage(dlq.stream, seq, false).catch(() => false);
+  return outcome;
+}
+
+/** What {@link replayDeadLetters} did, by sequence. */
+export interface ReplayAllResult {
+  replayed: number[];
+  /** Raw letters kept again because the current plugins still cannot map them. */
+  stillUnmapped: number[];
+}
+
+/**
+ * Replays every dead letter matching `filter` that exists when it starts: the stream's last
+ * sequence is read first, and letters added after it (an event that fails again and is
+ * dead-lettered anew, a raw letter kept again) wait for the next run instead of being replayed
+ * in an endless loop.
+ */
+export async function replayDeadLetters(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  dlq: DeadLetterConfig,
+  filter: DeadLetterFilter = {},
+  options: ReplayOptions = {},
+): Promise<ReplayAllResult> {
+  const untilSeq = (await jsm.streams.info(dlq.stream)).state.last_seq;
+  const result: ReplayAllResult = { replayed: [], stillUnmapped: [] };
   let afterSeq = 0;
   for (;;) {
-    const page = await listDeadLetters(jsm, dlq, filter, { limit: 500, afterSeq });
-    if (page.length === 0) return done;
+    const page = await listDeadLetters(jsm, dlq, filter, { limit: 500, afterSeq, untilSeq });
+    if (page.length === 0) return result;
     for (const d of page) {
-      if ((await replayDeadLetter(js, jsm, dlq, d.seq)) === "replayed") done.push(d.seq);
+      const outcome = await replayDeadLetter(js, jsm, dlq, d.seq, options);
+      if (outcome === "replayed") result.replayed.push(d.seq);
+      else if (outcome === "still_unmapped") result.stillUnmapped.push(d.seq);
       afterSeq = d.seq;
     }
   }

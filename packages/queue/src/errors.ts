@@ -56,3 +56,29 @@ export class QueueConfigError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * A message larger than one JetStream message may be (the server's `max_payload`, read from the
+ * connection). Nothing was sent; retrying the same message cannot succeed. The gateway answers
+ * it 413: raise the server's `max_payload` or lower WEBHOOK_MAX_BODY_BYTES.
+ */
+export class QueueMessageTooLargeError extends Error {
+  override readonly name = "QueueMessageTooLargeError";
+  /** Bytes the message needed. */
+  readonly bytes: number;
+  /** Bytes allowed. */
+  readonly limit: number;
+  constructor(bytes: number, limit: number, options?: ErrorOptions) {
+    super(`message of ${bytes} bytes exceeds the ${limit}-byte limit of one JetStream message (server max_payload)`, options);
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
+/** A dead letter cannot be replayed as asked (e.g. a raw letter without the provider plugins). */
+export class DeadLetterReplayError extends Error {
+  override readonly name = "DeadLetterReplayError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

@@ -1,10 +1,17 @@
-export { connectQueue, watchConnection } from "./connect.js";
-export type { ConnectQueueOptions, ConnectionState, QueueConnection } from "./connect.js";
+export { connectQueue, createQueueConnector, watchConnection } from "./connect.js";
+export type {
+  ConnectQueueOptions,
+  ConnectionState,
+  QueueConnection,
+  QueueConnector,
+  QueueConnectorOptions,
+  QueueConnectorState,
+} from "./connect.js";
 export { defaultQueueConfig, queueConfigFromEnv, queueEnvNames, streamSubject, validateQueueConfig } from "./config.js";
 export type { QueueConfig } from "./config.js";
 export { ensureStream, streamConfigFor } from "./stream.js";
 export { ensureConsumer, consumerConfigFor } from "./consumer-setup.js";
-export { createPublisher } from "./publisher.js";
+export { createPublisher, messageByteLimit, DEFAULT_MAX_PAYLOAD, HEADER_RESERVE_BYTES } from "./publisher.js";
 export type { Publisher, PublisherOptions, PublishResult } from "./publisher.js";
 export { createPullConsumer } from "./pull-consumer.js";
 export type { MessageHandler, PullConsumer, PullConsumerOptions } from "./pull-consumer.js";
@@ -14,8 +21,10 @@ export { sanitizeToken, subjectFor } from "./subject.js";
 export { silentLogger } from "./logger.js";
 export type { QueueLogger } from "./logger.js";
 export {
+  DeadLetterReplayError,
   QueueConfigError,
   QueueFullError,
+  QueueMessageTooLargeError,
   QueuePublishError,
   QueueUnavailableError,
   type QueueFullReason,
@@ -34,11 +43,30 @@ export {
   replayDeadLetters,
   purgeDeadLetters,
   matchesFilter,
+  keepRawDeadLetter,
+  workSubjectPrefixOf,
   DLQ_HEADERS,
+  RAW_TYPE_TOKEN,
   type DeadLetterConfig,
+  type DeadLetterKind,
+  type RawRequestInfo,
+  type RawDeadLetter,
+  type RawReplay,
+  type ReplayOptions,
+  type ReplayOutcome,
+  type ReplayAllResult,
   type DeadLetterInfo,
   type DeadLetter,
   type DeadLetterFilter,
 } from "./dead-letter.js";
+export {
+  strandedConfigFor,
+  ensureStrandedSweep,
+  startStrandedSweeper,
+  moveStranded,
+  maxDeliveriesSubject,
+  type StrandedConfig,
+  type StrandedSweeperOptions,
+} from "./stranded.js";
 export { createCapacityGuard, type CapacityGuard, type CapacityGuardOptions } from "./capacity-guard.js";
 export { createGroupingPublisher, type GroupingPublisher, type GroupingPublisherOptions } from "./grouping-publisher.js";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectQueue, type QueueConnection } from "./connect.js";
-import { QueueFullError, QueueUnavailableError } from "./errors.js";
-import { createPublisher } from "./publisher.js";
+import { QueueFullError, QueueMessageTooLargeError, QueueUnavailableError } from "./errors.js";
+import { createPublisher, HEADER_RESERVE_BYTES, messageByteLimit } from "./publisher.js";
 import { ensureStream } from "./stream.js";
 import { subjectFor } from "./subject.js";
 import { deleteStream, natsUrl, startNatsServer, uniqueQueueConfig, type TestNatsServer } from "./testing/nats-test-env.js";
@@ -27,6 +27,19 @@ async function freshStream(overrides: Parameters<typeof uniqueQueueConfig>[0] = 
 }
 
 describe("createPublisher against a real server", () => {
+  it("reads the message limit from the server's max_payload and refuses a larger message before sending it", async () => {
+    const cfg = await freshStream();
+    const pub = createPublisher(q);
+    const limit = messageByteLimit(q.nc);
+    expect(limit).toBe(q.nc.info!.max_payload - HEADER_RESERVE_BYTES);
+    const subject = subjectFor(cfg.subjectPrefix, "resend", "email.sent");
+    const err = await pub.publish(subject, new Uint8Array(limit + 1), "big").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QueueMessageTooLargeError);
+    expect(err).toMatchObject({ bytes: limit + 1, limit });
+    await expect(pub.publish(subject, new Uint8Array(limit), "just-fits")).resolves.toMatchObject({ duplicate: false });
+    expect((await q.jsm.streams.info(cfg.stream)).state.messages).toBe(1);
+  });
+
   it("dedups on msgId: the repeat is acked as duplicate with the original seq", async () => {
     const cfg = await freshStream();
     const pub = createPublisher(q);

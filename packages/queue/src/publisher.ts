@@ -1,7 +1,7 @@
 import { jetstream, JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
-import { errors, type NatsConnection } from "@nats-io/nats-core";
+import { errors, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { watchConnection, type ConnectionState, type QueueConnection } from "./connect.js";
-import { QueueFullError, QueuePublishError, QueueUnavailableError } from "./errors.js";
+import { QueueFullError, QueueMessageTooLargeError, QueuePublishError, QueueUnavailableError } from "./errors.js";
 import { createSemaphore } from "./semaphore.js";
 import type { CapacityGuard } from "./capacity-guard.js";
 
@@ -19,6 +19,25 @@ export interface PublisherOptions {
   maxInFlight?: number;
   /** When it says full, publishes are refused with QueueFullError without asking the server. */
   guard?: Pick<CapacityGuard, "full" | "reason">;
+  /**
+   * Largest message body, bytes; larger ones are refused with QueueMessageTooLargeError before
+   * anything is sent. Default: {@link messageByteLimit} of the connection (its server's max_payload).
+   */
+  maxBytes?: number;
+}
+
+/** nats-server's default `max_payload`, used until the server has said otherwise. */
+export const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** Room kept below max_payload for the headers a message may carry (msg id, dead-letter headers). */
+export const HEADER_RESERVE_BYTES = 2048;
+
+/**
+ * The largest message body worth sending on `nc`: the server's `max_payload` (from the INFO it
+ * sent on connect; it counts headers too) minus {@link HEADER_RESERVE_BYTES}.
+ */
+export function messageByteLimit(nc: Pick<NatsConnection, "info">): number {
+  const max = nc.info?.max_payload;
+  return (typeof max === "number" && max > 0 ? max : DEFAULT_MAX_PAYLOAD) - HEADER_RESERVE_BYTES;
 }
 
 /** Outcome of a stored (or deduplicated) publish. */
@@ -38,8 +57,9 @@ export interface Publisher {
    * @throws {QueueUnavailableError} not connected, no responders, or no PubAck in time; retry
    *   with the same msgId.
    * @throws {QueuePublishError} rejected for a reason a retry will not fix.
+   * @throws {QueueMessageTooLargeError} `data` exceeds the message limit; nothing sent.
    */
-  publish(subject: string, data: Uint8Array, msgId: string): Promise<PublishResult>;
+  publish(subject: string, data: Uint8Array, msgId: string, headers?: MsgHdrs): Promise<PublishResult>;
   /** Publishes awaiting a PubAck. */
   readonly inFlight: number;
   /** Publishes waiting for an in-flight slot. */
@@ -110,12 +130,15 @@ export function createPublisher(conn: QueueConnection | NatsConnection, options:
   }
   let js: JetStreamClient;
   let state: ConnectionState;
+  let nc: NatsConnection;
   if (isQueueConnection(conn)) {
     js = conn.js;
     state = conn;
+    nc = conn.nc;
   } else {
     js = jetstream(conn);
     state = watchConnection(conn);
+    nc = conn;
   }
   const slots = createSemaphore(maxInFlight);
   const guard = options.guard;
@@ -124,10 +147,11 @@ export function createPublisher(conn: QueueConnection | NatsConnection, options:
     return new QueueUnavailableError("disconnected", "not connected to NATS");
   }
 
-  async function send(subject: string, data: Uint8Array, msgId: string, timeout: number): Promise<PubAck> {
+  async function send(subject: string, data: Uint8Array, msgId: string, timeout: number, headers: MsgHdrs | undefined): Promise<PubAck> {
     try {
       // No msg id, no Nats-Msg-Id header: grouped messages carry none (~50 stored bytes saved).
-      return await js.publish(subject, data, msgId ? { msgID: msgId, timeout } : { timeout });
+      const opts = msgId ? { msgID: msgId, timeout } : { timeout };
+      return await js.publish(subject, data, headers ? { ...opts, headers } : opts);
     } catch (err) {
       throw classifyPublishError(err);
     } finally {
@@ -136,12 +160,14 @@ export function createPublisher(conn: QueueConnection | NatsConnection, options:
   }
 
   return {
-    async publish(subject, data, msgId) {
+    async publish(subject, data, msgId, headers) {
       // While disconnected nats.js would buffer the request until it times out; fail at once
       // so the caller can answer the provider with a retryable status.
       if (!state.isConnected()) throw unavailable();
+      const limit = options.maxBytes ?? messageByteLimit(nc);
+      if (data.byteLength > limit) throw new QueueMessageTooLargeError(data.byteLength, limit);
       if (guard?.full) throw new QueueFullError(guard.reason ?? "max_bytes", "stream full: refusing before its limit");
-      if (slots.tryAcquire()) return send(subject, data, msgId, timeoutMs);
+      if (slots.tryAcquire()) return send(subject, data, msgId, timeoutMs, headers);
       const start = performance.now();
       if (!(await slots.acquire(timeoutMs))) {
         throw new QueueUnavailableError("timeout", `no publish slot within ${timeoutMs} ms (${maxInFlight} in flight)`);
@@ -151,7 +177,7 @@ export function createPublisher(conn: QueueConnection | NatsConnection, options:
         throw unavailable();
       }
       const left = Math.max(1, Math.round(timeoutMs - (performance.now() - start)));
-      return send(subject, data, msgId, left);
+      return send(subject, data, msgId, left, headers);
     },
     get inFlight() {
       return slots.inUse;

@@ -33,9 +33,9 @@ async function queueWith(n: number, overrides: Partial<QueueConfig> = {}): Promi
   return cfg;
 }
 
-async function waitFor(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > until) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -122,7 +122,44 @@ describe("createPullConsumer", () => {
     await c.stop();
     await done;
     await q.nc.flush();
-    expect((await readQueueStats(q.jsm, cfg.stream, cfg.consumer)).depth).toBe(0);
+    // Acks are fire-and-forget; the consumer's counters catch up shortly after the flush.
+    await waitFor(async () => (await readQueueStats(q.jsm, cfg.stream, cfg.consumer)).depth === 0);
+  });
+
+  it("in a long hold, stops pulling and hands over the buffered messages instead of leaving them hidden", async () => {
+    const cfg = await queueWith(300);
+    const c = createPullConsumer(q.js, { stream: cfg.stream, durable: cfg.consumer, maxMessages: 20, pauseAfterMs: 200 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const held: JsMsg[] = [];
+    let blocked = false;
+    const done = c.consume((m) => {
+      held.push(m);
+      if (held.length === 10) blocked = true;
+      return blocked ? gate : undefined;
+    });
+    await waitFor(() => held.length >= 10);
+    await new Promise((r) => setTimeout(r, 600));
+    const paused = await readQueueStats(q.jsm, cfg.stream, cfg.consumer);
+    // Every message the server delivered reached the handler: none hides in the client's buffer,
+    // so the worker can keep each one's ack timer alive (working()).
+    expect(held.length).toBeGreaterThan(10);
+    expect(paused.ackPending).toBe(held.length);
+    expect(held.length).toBeLessThanOrEqual(10 + 20 + 15);
+    const during = held.length;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(held.length).toBe(during); // paused: nothing more is pulled while the hold lasts
+    blocked = false;
+    release();
+    await waitFor(() => held.length === 300);
+    for (const m of held) m.ack();
+    await c.stop();
+    await done;
+    await q.nc.flush();
+    await waitFor(async () => (await readQueueStats(q.jsm, cfg.stream, cfg.consumer)).depth === 0);
+    expect(new Set(held.map((m) => m.seq)).size).toBe(300); // nothing delivered twice
   });
 
   it("naks a message whose handler throws, so it is redelivered", async () => {

@@ -2,10 +2,12 @@ import type { ConsumerMessages, ConsumerNotification, JetStreamClient, JsMsg } f
 import { silentLogger, type QueueLogger } from "./logger.js";
 
 /**
- * Called for each message, one at a time, in delivery order. The handler owns the message's
- * disposition (ack/nak/term). Returning a promise pauses pulling until it settles: that is the
- * backpressure hook (e.g. `batcher.add(m) ? undefined : batcher.whenReady()`). Return nothing
- * on the fast path so no promise is awaited per message.
+ * Called for each message, one at a time, in delivery order. The handler takes ownership of the
+ * message (ack/nak/term) even when it returns a promise. Returning a promise pauses pulling until
+ * it settles: that is the backpressure hook (e.g. `batcher.add(m) ? undefined :
+ * batcher.whenReady()`). Return nothing on the fast path so no promise is awaited per message.
+ * While pulling is paused for longer than `pauseAfterMs`, the messages the client had already
+ * received are handed over too (see {@link PullConsumerOptions.pauseAfterMs}).
  *
  * If it throws or the promise rejects, the error is logged and the message is nak'ed (a no-op
  * if the handler already acked it), so it is redelivered instead of waiting for ack_wait.
@@ -24,6 +26,19 @@ export interface PullConsumerOptions {
    * workers × (that sum) or delivery stalls.
    */
   maxMessages?: number;
+  /**
+   * When the handler's promise stays pending this long (a hold: e.g. the database is down), stop
+   * the pull and hand the handler every message the client had already received, without waiting,
+   * so none sits hidden in the client's buffer while its ack timer runs out (which would redeliver
+   * it and burn a delivery). Pulling starts again once the last promise settles. Default: never.
+   */
+  pauseAfterMs?: number;
+  /**
+   * How long each pull request stays open at the server, ms (default 30 000, nats.js's). A request
+   * outlives `stop()` at the server until it expires, and on 2.9.10 a message nak'ed meanwhile
+   * can be delivered into it and counted as a delivery (see {@link PullConsumer.requestLifetimeMs}).
+   */
+  expiresMs?: number;
   log?: QueueLogger;
 }
 
@@ -42,6 +57,12 @@ export interface PullConsumer {
   stop(): Promise<void>;
   /** True between `consume()` and the end of the loop. */
   readonly running: boolean;
+  /**
+   * How long a pull request of this consumer may outlive `stop()` at the server. A message handed
+   * back (nak'ed) at shutdown with a shorter delay can be redelivered into that departed request
+   * and counted as a delivery nobody saw (nats-server 2.9.10), so hand back with a longer one.
+   */
+  readonly requestLifetimeMs: number;
 }
 
 function logNotification(log: QueueLogger, stream: string, durable: string, n: ConsumerNotification): void {
@@ -75,25 +96,32 @@ export function createPullConsumer(js: JetStreamClient, options: PullConsumerOpt
   const log = options.log ?? silentLogger;
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
+  const pauseAfterMs = options.pauseAfterMs;
+  const expiresMs = options.expiresMs ?? 30_000;
   let stopRequested = false;
   let running = false;
+  let signalStop!: () => void;
+  const stopSignal = new Promise<void>((r) => (signalStop = r));
 
   const nakOnError = (msg: JsMsg, err: unknown): void => {
     log.error({ err, stream, durable, seq: msg.seq, subject: msg.subject }, "message handler failed; nak");
     msg.nak();
   };
 
-  async function run(handler: MessageHandler): Promise<void> {
-    const consumer = await js.consumers.get(stream, durable);
-    // stop() may have been called while we were looking the consumer up.
-    if (stopRequested) return;
-    const msgs = await consumer.consume({ max_messages: maxMessages });
-    messages = msgs;
-    if (stopRequested) msgs.stop();
-    void (async () => {
-      for await (const n of msgs.status()) logNotification(log, stream, durable, n);
-    })();
-    log.info({ stream, durable, maxMessages }, "pull consumer started");
+  /** Resolves true if `p` settles within `ms`, false otherwise (or at once on stop). */
+  function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    return Promise.race([p.then(() => true), late, stopSignal.then(() => false)]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Hands every message of one `consume()` to the handler. Returns the promise pulling waits for
+   * when it ended because of a long hold (see `pauseAfterMs`), none when it ended on stop(). (Boxed:
+   * an async function returning a bare promise would wait for it.)
+   */
+  async function pull(msgs: ConsumerMessages, handler: MessageHandler): Promise<{ hold?: Promise<void> }> {
+    let hold: Promise<void> | undefined;
     for await (const m of msgs) {
       let r: void | Promise<void>;
       try {
@@ -102,18 +130,46 @@ export function createPullConsumer(js: JetStreamClient, options: PullConsumerOpt
         nakOnError(m, err);
         continue;
       }
-      if (r !== undefined) {
-        try {
-          await r;
-        } catch (err) {
-          nakOnError(m, err);
-        }
+      if (r === undefined) continue;
+      const settled = r.catch((err: unknown) => nakOnError(m, err));
+      // Paused: take the rest of the buffer without waiting; pulling resumes after the last one.
+      if (hold !== undefined || stopRequested) {
+        hold = settled;
+        continue;
+      }
+      if (pauseAfterMs === undefined) {
+        await settled;
+      } else if (!(await settlesWithin(settled, pauseAfterMs)) && !stopRequested) {
+        hold = settled;
+        log.warn({ stream, durable, pauseAfterMs }, "handler still busy: pulling paused, buffered messages handed over");
+        msgs.stop();
       }
     }
     const err = await msgs.closed();
     if (err) {
       log.error({ err, stream, durable }, "pull consumer ended with error");
       throw err;
+    }
+    return stopRequested || hold === undefined ? {} : { hold };
+  }
+
+  async function run(handler: MessageHandler): Promise<void> {
+    for (;;) {
+      const consumer = await js.consumers.get(stream, durable);
+      // stop() may have been called while we were looking the consumer up.
+      if (stopRequested) return;
+      const msgs = await consumer.consume({ max_messages: maxMessages, expires: expiresMs });
+      messages = msgs;
+      if (stopRequested) msgs.stop();
+      void (async () => {
+        for await (const n of msgs.status()) logNotification(log, stream, durable, n);
+      })();
+      log.info({ stream, durable, maxMessages }, "pull consumer started");
+      const { hold } = await pull(msgs, handler);
+      if (hold === undefined) break;
+      await Promise.race([hold, stopSignal]);
+      if (stopRequested) break;
+      log.info({ stream, durable }, "handler ready again: pulling resumed");
     }
     log.info({ stream, durable }, "pull consumer stopped");
   }
@@ -130,11 +186,13 @@ export function createPullConsumer(js: JetStreamClient, options: PullConsumerOpt
     },
     async stop() {
       stopRequested = true;
+      signalStop();
       messages?.stop();
       if (loop !== undefined) await loop.catch(() => {});
     },
     get running() {
       return running;
     },
+    requestLifetimeMs: expiresMs,
   };
 }

@@ -111,3 +111,13 @@ export function portOpen(port: number): Promise<boolean> {
     socket.once("error", () => resolve(false));
   });
 }
+
+/**
+ * Keeps one core busy with a spinning child process until the returned function is called: fault
+ * tests run under it, because races between timers, sockets and the event loop show on a busy
+ * machine and hide on an idle one.
+ */
+export function burnCpu(): () => Promise<unknown> {
+  const burner = startProcess("cpu-burner", process.execPath, ["-e", "for (;;) {}"]);
+  return () => burner.kill9();
+}

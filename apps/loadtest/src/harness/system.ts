@@ -1,8 +1,8 @@
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkInvariant } from "@floodgate/db";
+import { checkInvariant, guardClient } from "@floodgate/db";
 import { createTestDatabase, type TestDatabase } from "@floodgate/db/testing";
-import { connectQueue, countDeadLetters, deadLetterConfigFor, type QueueConfig, type QueueConnection } from "@floodgate/queue";
+import { connectQueue, countDeadLetters, deadLetterConfigFor, strandedConfigFor, type QueueConfig, type QueueConnection } from "@floodgate/queue";
 import { deleteStream, natsUrl as sharedNatsUrl, uniqueQueueConfig } from "@floodgate/queue/testing";
 import pg from "pg";
 import { createWebhookSigner, generateSigningSecrets, type SigningSecrets, type WebhookSigner } from "../webhooks.js";
@@ -70,8 +70,9 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const natsUrl = options.natsUrl ?? sharedNatsUrl;
   const database = options.database ?? (await createTestDatabase(options.databaseServerUrl));
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
-  // A fault test stops the database under this pool: an idle client's error is expected then.
+  // A fault test stops the database under this pool: a lost connection is expected then.
   pool.on("error", () => undefined);
+  pool.on("connect", (client) => guardClient(client));
   const secrets = options.secrets ?? generateSigningSecrets();
   const queueConnection = await connectQueue({ servers: natsUrl, name: "floodgate-test-harness" });
   const [port, metricsPort] = [await freePort(), await freePort()];
@@ -106,6 +107,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       ...base,
       DATABASE_URL: database.url,
       WORKER_PORT: String(workerPort),
+      HOST: "127.0.0.1",
       WEBHOOK_FLUSH_INTERVAL: "100",
       PARKED_REMATCH_INTERVAL_MS: "200",
       WEBHOOK_ACK_WAIT_MS: "5000",
@@ -148,6 +150,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       await pool.end();
       await deleteStream(queueConnection.jsm, queue.stream);
       await deleteStream(queueConnection.jsm, deadLetterConfigFor(queue).stream);
+      await deleteStream(queueConnection.jsm, strandedConfigFor(queue).advisoryStream);
       await queueConnection.close();
       if (!options.database) await database.drop();
     },

@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { NormalizedEvent } from "@floodgate/provider-kit";
 import pg from "pg";
-import { DEFAULT_DATABASE_URL } from "../db.js";
+import { DEFAULT_DATABASE_URL, guardClient } from "../db.js";
 import { migrate } from "../migrate.js";
 
 /** A throw-away database created by {@link createTestDatabase}. */
@@ -33,7 +33,7 @@ export async function createTestDatabase(baseUrl: string = process.env.DATABASE_
     url,
     name,
     async drop() {
-      const client = new pg.Client({ connectionString: admin.toString() });
+      const client = guardClient(new pg.Client({ connectionString: admin.toString() }));
       await client.connect();
       try {
         await client.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
