@@ -5,7 +5,7 @@ import { envList } from "./config.js";
 import { defineProvider } from "./define-provider.js";
 import type { NormalizedEvent } from "./event.js";
 import { extracted, isRecord, malformed } from "./extract.js";
-import { createProviderRuntime } from "./runtime.js";
+import { createProviderRuntime, extractVerifiedBody } from "./runtime.js";
 import { REPLACEMENT_CHARACTER, sanitizeEvent, sanitizeExtracted, sanitizeString } from "./sanitize.js";
 import { checkStandardWebhooksSecret, standardWebhooks } from "./schemes/standard-webhooks.js";
 import { useScheme } from "./schemes/scheme.js";
@@ -128,6 +128,10 @@ describe("the provider runtime sanitizes what every plugin extracts", () => {
       ok: true,
       events: [{ errorMessage: "550 user\uFFFDunknown \uFFFD!" }],
     });
+  });
+
+  it("a replayed dead letter (extractVerifiedBody, no runtime) is sanitized the same way", () => {
+    expect(extractVerifiedBody(toy, Buffer.from('{"message":"a\\u0000b"}'), "msg_9")).toMatchObject({ ok: true, id: "msg_9", events: [{ errorMessage: "a\uFFFDb" }] });
   });
 
   it("invalid UTF-8 bytes inside a string become U+FFFD instead of losing the webhook", () => {
