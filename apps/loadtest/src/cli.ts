@@ -4,9 +4,11 @@
  *
  *   keys                         print fresh signing secrets (KEY=value lines for .env)
  *   recipients [--batch ID] [--count N] [--provider telnyx|resend|twilio|vonage|plivo|sinch|
- *               bandwidth|sendgrid|postmark|mailgun|ses]
- *                                insert a batch and N recipients the way the sending side does
- *   send telnyx --message-id ID [--to +1555…] [--status delivered] [--event-id UUID]
+ *               bandwidth|sendgrid|postmark|mailgun|ses] [--recipients-per-message K]
+ *                                insert a batch and N messages the way the sending side does;
+ *                                with K > 1 each is a group send: K rows, one per address
+ *   send telnyx --message-id ID [--to +1555…[,+1555…]] [--status delivered[,…]] [--event-id UUID]
+ *                                (several numbers: one group webhook; one status for all or one each)
  *   send resend --message-id ID [--to a@b] [--type email.delivered] [--event-id msg_…]
  *   send <provider> --message-id ID [--to …] [--status <the provider's own status>] [--event-id …]
  *                                post one correctly signed webhook to the gateway (Twilio and
@@ -74,21 +76,36 @@ async function withDb<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** The addresses of a demo group send: K phone numbers or e-mail addresses. */
+function groupAddresses(provider: ProviderName, k: number): string[] {
+  const sms = provider === "telnyx" || (provider !== "resend" && PROVIDER_PROFILES[provider].channel === "sms");
+  return Array.from({ length: k }, (_, i) => (sms ? `+1555555${String(100 + i).padStart(4, "0")}` : `user${i}@example.com`));
+}
+
 async function recipients(argv: string[]) {
-  const { values } = parseArgs({ args: argv, options: { batch: { type: "string" }, count: { type: "string", default: "5" }, provider: { type: "string", default: "telnyx" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { batch: { type: "string" }, count: { type: "string", default: "5" }, provider: { type: "string", default: "telnyx" }, "recipients-per-message": { type: "string", default: "1" } },
+  });
   const batch = values.batch ?? `demo-${Date.now()}`;
   const count = Number(values.count);
+  const perMessage = Number(values["recipients-per-message"]);
   if (!Number.isInteger(count) || count < 1 || count > 1_000_000) fail("--count must be an integer from 1 to 1000000");
+  if (!Number.isInteger(perMessage) || perMessage < 1 || perMessage > 100) fail("--recipients-per-message must be an integer from 1 to 100");
   if (!isProviderName(values.provider)) fail(`--provider must be one of ${PROVIDERS.join(", ")}`);
   const ids = Array.from({ length: count }, () => randomUUID());
+  // A single send needs no address; a group send has one row per address (packages/db/README.md).
+  const addresses = perMessage > 1 ? groupAddresses(values.provider, perMessage) : [null];
   await withDb(async (db) => {
     await db.query("INSERT INTO batches (id) VALUES ($1) ON CONFLICT DO NOTHING", [batch]);
     await db.query(
-      "INSERT INTO recipients (id, batch_id, provider, provider_message_id) SELECT 'r-' || m, $1, $2, m FROM unnest($3::text[]) AS m",
-      [batch, values.provider, ids],
+      `INSERT INTO recipients (id, batch_id, provider, provider_message_id, address)
+       SELECT 'r-' || m || CASE WHEN a IS NULL THEN '' ELSE '-' || i END, $1, $2, m, a
+         FROM unnest($3::text[]) AS m, unnest($4::text[]) WITH ORDINALITY AS x(a, i)`,
+      [batch, values.provider, ids, addresses],
     );
   });
-  console.log(JSON.stringify({ batch, provider: values.provider, providerMessageIds: ids }, null, 2));
+  console.log(JSON.stringify({ batch, provider: values.provider, providerMessageIds: ids, ...(perMessage > 1 ? { addresses } : {}) }, null, 2));
 }
 
 async function send(argv: string[]) {
@@ -104,9 +121,12 @@ async function send(argv: string[]) {
   let request: { path: string; headers: Record<string, string>; body: string };
   try {
     if (provider === "telnyx") {
-      const status = values.status ?? "delivered";
-      if (!TELNYX_STATUSES.includes(status as TelnyxStatus)) fail(`--status must be one of ${TELNYX_STATUSES.join(", ")}`);
-      const body = telnyxBody({ eventId: values["event-id"], messageId, to: [{ phone: values.to ?? "+15555550100", status: status as TelnyxStatus }] });
+      const phones = (values.to ?? "+15555550100").split(",");
+      const statuses = (values.status ?? "delivered").split(",");
+      if (statuses.length !== 1 && statuses.length !== phones.length) fail("--status takes one status, or one per number in --to");
+      for (const st of statuses) if (!TELNYX_STATUSES.includes(st as TelnyxStatus)) fail(`--status must be one of ${TELNYX_STATUSES.join(", ")}`);
+      const to = phones.map((phone, i) => ({ phone, status: (statuses[i] ?? statuses[0]) as TelnyxStatus }));
+      const body = telnyxBody({ eventId: values["event-id"], messageId, to });
       request = signedRequest(signer, "telnyx", body);
     } else if (provider === "resend") {
       if (!RESEND_TYPES.includes(values.type as ResendType)) fail(`--type must be one of ${RESEND_TYPES.join(", ")}`);

@@ -11,7 +11,8 @@ import { verifyFailure, type VerifyFailure, type VerifyRequest } from "./verific
  */
 export type BodyFormat = "json" | "form" | "params";
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// Not fatal, as in the runtime: invalid UTF-8 inside a JSON string becomes U+FFFD.
+const utf8 = new TextDecoder("utf-8");
 const OPEN_BRACE = 0x7b;
 
 function describe(error: unknown): string {

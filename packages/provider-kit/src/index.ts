@@ -24,6 +24,7 @@ export { digestSecret, equalDigests, equalAscii } from "./secret-compare.js";
 export { eventIdOf, digestId } from "./ids.js";
 export { handshakeDone, handshakeFailed, type HandshakeContext, type HandshakeDone, type HandshakeFailure, type HandshakeResult } from "./handshake.js";
 export { defineProvider, isValidProviderId, defaultContentTypes, type ProviderDefinition } from "./define-provider.js";
+export { sanitizeString, sanitizeEvent, sanitizeExtracted, REPLACEMENT_CHARACTER } from "./sanitize.js";
 export {
   createProviderRuntime,
   extractVerifiedBody,

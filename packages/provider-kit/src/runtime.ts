@@ -4,6 +4,7 @@ import { defaultContentTypes, type ProviderDefinition } from "./define-provider.
 import { InvalidProviderDefinitionError, InvalidSchemeParamsError, ProviderConfigError } from "./errors.js";
 import { malformed, type ExtractFailure, type ExtractOk, type ExtractResult } from "./extract.js";
 import type { HandshakeDone, HandshakeFailure, HandshakeResult } from "./handshake.js";
+import { sanitizeExtracted } from "./sanitize.js";
 import { defaultServices, type SchemeServices, type SignatureVerifier } from "./schemes/scheme.js";
 import {
   isPromise,
@@ -74,7 +75,9 @@ export interface RuntimeOptions {
   fetch?: SchemeServices["fetch"];
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
+// Not fatal: an invalid byte sequence inside a verified body becomes U+FFFD (inside a JSON string
+// that is text we can keep; anywhere else JSON.parse refuses it) instead of losing the webhook.
+const utf8 = new TextDecoder("utf-8");
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -96,7 +99,10 @@ function readBody(format: BodyFormat, body: Uint8Array, url: string, method: str
 
 function mapWith(definition: Pick<ProviderDefinition, "id" | "extract">, payload: unknown, body: Uint8Array, deliveryId: string | undefined, receivedAt: number): ExtractResult {
   try {
-    return definition.extract(payload, { provider: definition.id, deliveryId, body, receivedAt });
+    const result = definition.extract(payload, { provider: definition.id, deliveryId, body, receivedAt });
+    // Normalization, once for every provider (and for every replay): no NUL or lone surrogate
+    // reaches the queue.
+    return result.ok ? sanitizeExtracted(result) : result;
   } catch (error) {
     return malformed(`extract failed: ${describe(error)}`);
   }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { encodeEvents } from "@floodgate/provider-kit";
 import { connectQueue, subjectFor } from "@floodgate/queue";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { scrapeSum, startSystem, type System } from "../harness/system.js";
+import { REPO_ROOT, scrapeSum, startSystem, type System } from "../harness/system.js";
 import { waitFor } from "../harness/processes.js";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -172,6 +172,40 @@ describe("gateway → JetStream → worker → PostgreSQL", () => {
     expect(distinct.size).toBe(1);
     expect(rows[0]).toMatchObject({ status: "delivered" });
     expect(await batchRow(batch)).toMatchObject({ total_count: 24, delivered_count: 24, opened_count: 24, queued_count: 0, sent_count: 0, delayed_count: 0 });
+  });
+
+  it("a Telnyx group MMS (one message id, three numbers) is counted per recipient", async () => {
+    // The provider plugin's own fixture, with fresh ids: one finalized webhook, three numbers in `to`.
+    const fixture = JSON.parse(readFileSync(join(REPO_ROOT, "packages/providers/telnyx/fixtures/finalized-three-recipients.json"), "utf8")) as {
+      body: { data: { id: string; payload: { id: string } } };
+    };
+    const messageId = randomUUID();
+    fixture.body.data.id = randomUUID();
+    fixture.body.data.payload.id = messageId;
+    const batch = `b-${randomUUID()}`;
+    await sys.pool.query("INSERT INTO batches (id) VALUES ($1)", [batch]);
+    // The sending side inserts one row per number, in one statement; its spelling need not be E.164.
+    await sys.pool.query(
+      `INSERT INTO recipients (id, batch_id, provider, provider_message_id, address)
+       SELECT $1 || '-' || i, $1, 'telnyx', $2, a FROM unnest($3::text[]) WITH ORDINALITY AS x(a, i)`,
+      [batch, messageId, ["+15555550100", "+1 (555) 555-0101", "1-555-555-0102"]],
+    );
+    expect(await batchRow(batch)).toMatchObject({ total_count: 3, queued_count: 3 });
+
+    expect((await postTelnyx(JSON.stringify(fixture.body))).status).toBe(202);
+    const statuses = async () =>
+      (await sys.pool.query<{ status: string }>("SELECT status FROM recipients WHERE batch_id = $1 ORDER BY id", [batch])).rows.map((r) => r.status);
+    await waitFor("three statuses", async () => !(await statuses()).includes("queued"), 15_000);
+    expect(await statuses()).toEqual(["delivered", "failed", "unknown"]);
+    expect(await batchRow(batch)).toMatchObject({ total_count: 3, queued_count: 0, delivered_count: 1, failed_count: 1, unknown_count: 1 });
+
+    // A number of the same message that is in none of its rows waits in parking instead.
+    expect((await postTelnyx(telnyxBody({ messageId, to: [{ phone: "+15555550199", status: "delivered" }] }))).status).toBe(202);
+    const parked = async () =>
+      (await sys.pool.query("SELECT recipient FROM parked_events WHERE provider_message_id = $1", [messageId])).rows.map((r) => r.recipient as string);
+    await waitFor("stranger parked", async () => (await parked()).length === 1, 15_000);
+    expect(await parked()).toEqual(["+15555550199"]);
+    expect(await batchRow(batch)).toMatchObject({ total_count: 3, delivered_count: 1, failed_count: 1, unknown_count: 1 });
   });
 
   it("an event for an unknown message id is parked and applied once the recipient is inserted", async () => {
