@@ -86,11 +86,13 @@ function main(argv) {
 
 Next:
   1. pnpm install            (links the new workspace package)
-  2. edit src/extract.ts and fixtures/*.json to the provider's real payloads, then
+  2. pick the scheme in src/provider.ts (docs/adding-a-provider.md lists them by shape),
+     edit src/extract.ts and fixtures/*.json to the provider's real payloads, README.md to
+     its status table and console set-up, then
      pnpm --filter ${pkg} test
   3. add it to apps/gateway/src/providers.ts:
        import { ${values.__CAMEL__} } from "${pkg}";
-       export const providers: readonly ProviderDefinition<unknown>[] = [telnyx, resend, ${values.__CAMEL__}];
+     and append ${values.__CAMEL__} to the providers array there;
      and "${pkg}": "workspace:*" to apps/gateway/package.json dependencies
   4. set ${values.__ENV__} in the gateway's environment`);
 }

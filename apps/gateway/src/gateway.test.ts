@@ -36,6 +36,47 @@ describe("buildProviders", () => {
     expect(() => buildProviders(providers, { TELNYX_WEBHOOK_SECRET: "not-a-key", RESEND_WEBHOOK_SECRET: resendSecret }, log)).toThrow(/TELNYX_PUBLIC_KEY \(set as TELNYX_WEBHOOK_SECRET\)/);
   });
 
+  it("serves all eleven providers when each is configured, and leaves each out alone when its own variables are unset", () => {
+    const all: Record<string, string> = {
+      TELNYX_PUBLIC_KEY: telnyxKey,
+      RESEND_WEBHOOK_SECRET: resendSecret,
+      PUBLIC_URL: "https://hooks.example.com",
+      TWILIO_AUTH_TOKEN: "t",
+      VONAGE_SIGNATURE_SECRET: "v",
+      VONAGE_SIGNATURE_METHOD: "sha256",
+      PLIVO_AUTH_TOKEN: "p",
+      SINCH_WEBHOOK_SECRET: "s",
+      BANDWIDTH_WEBHOOK_USERNAME: "u",
+      BANDWIDTH_WEBHOOK_PASSWORD: "w",
+      SENDGRID_WEBHOOK_PUBLIC_KEY: "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE83T4O/n84iotIvIW4mdBgQ/7dAfSmpqIM8kF9mN1flpVKS3GRqe62gw+2fNNRaINXvVpiglSI8eNEc6wEA3F+g==",
+      POSTMARK_WEBHOOK_USERNAME: "u",
+      POSTMARK_WEBHOOK_PASSWORD: "w",
+      MAILGUN_WEBHOOK_SIGNING_KEY: "key-x",
+      SES_SNS_TOPIC_ARNS: "arn:aws:sns:us-east-1:123456789012:ses-events",
+    };
+    const ids = ["telnyx", "resend", "twilio", "plivo", "sinch", "bandwidth", "sendgrid", "postmark", "mailgun", "vonage", "ses"];
+    expect(buildProviders(providers, all, log).map((r) => r.id).sort()).toEqual([...ids].sort());
+    const own: Record<string, string[]> = {
+      twilio: ["TWILIO_AUTH_TOKEN"],
+      plivo: ["PLIVO_AUTH_TOKEN"],
+      vonage: ["VONAGE_SIGNATURE_SECRET", "VONAGE_SIGNATURE_METHOD"],
+      sinch: ["SINCH_WEBHOOK_SECRET"],
+      bandwidth: ["BANDWIDTH_WEBHOOK_USERNAME", "BANDWIDTH_WEBHOOK_PASSWORD"],
+      sendgrid: ["SENDGRID_WEBHOOK_PUBLIC_KEY"],
+      postmark: ["POSTMARK_WEBHOOK_USERNAME", "POSTMARK_WEBHOOK_PASSWORD"],
+      mailgun: ["MAILGUN_WEBHOOK_SIGNING_KEY"],
+      ses: ["SES_SNS_TOPIC_ARNS"],
+    };
+    for (const [id, variables] of Object.entries(own)) {
+      const env = Object.fromEntries(Object.entries(all).filter(([k]) => !variables.includes(k)));
+      expect(buildProviders(providers, env, log).map((r) => r.id), id).not.toContain(id);
+      // Half of a pair, or a URL-signing provider without PUBLIC_URL, stops the boot instead.
+      if (variables.length === 2) expect(() => buildProviders(providers, { ...env, [variables[0]!]: all[variables[0]!]! }, log), id).toThrow(ProviderConfigError);
+    }
+    const { PUBLIC_URL: _url, ...withoutPublicUrl } = all;
+    expect(() => buildProviders(providers, withoutPublicUrl, log)).toThrow(/PUBLIC_URL/);
+  });
+
   it("refuses to boot on a secret that is set but wrong, or with no provider at all", () => {
     expect(() => buildProviders(providers, { TELNYX_PUBLIC_KEY: "not-a-key", RESEND_WEBHOOK_SECRET: resendSecret }, log)).toThrow(ProviderConfigError);
     expect(() => buildProviders(providers, {}, log)).toThrow(/no provider is configured/);

@@ -46,6 +46,7 @@ export interface Gateway {
  */
 export function buildProviders(definitions: readonly ProviderDefinition<unknown>[], secrets: NodeJS.ProcessEnv, log: Logger): ProviderRuntime[] {
   const runtimes: ProviderRuntime[] = [];
+  const disabled: string[] = [];
   for (const definition of definitions) {
     let runtime: ProviderRuntime;
     try {
@@ -53,7 +54,9 @@ export function buildProviders(definitions: readonly ProviderDefinition<unknown>
     } catch (err) {
       const absent = err instanceof ProviderConfigError && err.variables.length > 0 && err.variables.every((v) => !secrets[v]?.trim());
       if (!absent) throw err;
-      log.warn({ provider: definition.id, missing: (err as ProviderConfigError).variables }, "provider disabled: its secrets are not set");
+      const missing = (err as ProviderConfigError).variables;
+      log.warn({ provider: definition.id, missing }, "provider disabled: its secrets are not set");
+      disabled.push(`${definition.id}: ${missing.join(", ")}`);
       continue;
     }
     for (const { alias, preferred } of runtime.aliasesUsed) {
@@ -61,7 +64,7 @@ export function buildProviders(definitions: readonly ProviderDefinition<unknown>
     }
     runtimes.push(runtime);
   }
-  if (runtimes.length === 0) throw new Error("no provider is configured: set TELNYX_PUBLIC_KEY and/or RESEND_WEBHOOK_SECRET");
+  if (runtimes.length === 0) throw new Error(`no provider is configured: set the secrets of at least one (${disabled.join("; ")})`);
   return runtimes;
 }
 
@@ -82,6 +85,11 @@ function shareMetricsWithPrimary(metrics: GatewayMetrics): void {
 function observeResults(metrics: GatewayMetrics, log: Logger) {
   return (result: IngestResult, seconds: number) => {
     metrics.observe(result, seconds);
+    // Protocol messages (an SNS subscription confirmed or removed) are rare and worth an operator's eye.
+    if (result.outcome === "handshake") {
+      log.info({ webhookId: result.messageId, provider: result.provider, status: result.status, detail: result.detail }, "provider handshake");
+      return;
+    }
     // The common case (2xx at info level) allocates nothing for logging.
     if (result.status < 400 && result.outcome !== "dead_lettered" && result.unmapped === undefined && !log.isLevelEnabled("debug")) return;
     const fields = { webhookId: result.messageId, provider: result.provider, type: result.type, outcome: result.outcome, status: result.status, ms: Math.round(seconds * 1e4) / 10 };

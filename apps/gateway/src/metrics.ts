@@ -28,7 +28,7 @@ function bound<C>(make: (a: string, b: string) => C): (a: string, b: string) => 
 function createLabels(providerIds: readonly string[]) {
   const providers = new Set(providerIds);
   const codes = new Set([...Object.values(OUTCOME_STATUS), 500].map(String));
-  const reasons = new Set<string>([...VERIFY_FAILURE_REASONS, ...Object.keys(OUTCOME_STATUS)]);
+  const reasons = new Set<string>([...VERIFY_FAILURE_REASONS, "handshake_failed", ...Object.keys(OUTCOME_STATUS)]);
   const typesByProvider = new Map<string, Set<string>>();
   return {
     provider: (p: string | undefined) => (p !== undefined && providers.has(p) ? p : "unknown"),
@@ -131,10 +131,14 @@ export function createGatewayMetrics(providerIds: readonly string[], registry = 
         if (!result.unmapped) unsupportedOf(provider, labels.unmapped(result.reason ?? "")).inc();
         break;
       case "ignored":
+      case "handshake":
         break;
       case "invalid_signature":
       case "expired":
-        // Signature failures keep their finer reason (mismatch, missing_header, timestamp_too_old…).
+      case "forbidden":
+      case "upstream_unavailable":
+        // Verification failures keep their finer reason (mismatch, missing_header, timestamp_too_old,
+        // replayed, untrusted_key, not_allowed, key_unavailable, handshake_failed…).
         rejectedOf(provider, labels.reason(result.reason ?? result.outcome)).inc();
         break;
       default:

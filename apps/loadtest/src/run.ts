@@ -3,7 +3,7 @@ import pg from "pg";
 import { runOpenLoad, type OpenLoadResult } from "./open-load.js";
 import { LatencyRecorder, formatMs, type LatencySummary } from "./stats.js";
 import { planTraffic, type TrafficOptions, type TrafficPlan } from "./traffic.js";
-import type { WebhookSigner } from "./webhooks.js";
+import { signedRequest, type WebhookSigner } from "./webhooks.js";
 
 export interface RunOptions extends TrafficOptions {
   gatewayUrl: string;
@@ -95,8 +95,10 @@ export async function runLoad(options: RunOptions): Promise<RunReport> {
       ...(schedule ? { arrivalMs: (i: number) => schedule[i]! } : {}),
       makeRequest(i) {
         const w = plan.webhooks[i]!;
-        const headers = w.provider === "telnyx" ? options.signer.telnyx(w.body) : options.signer.resend(w.body, w.deliveryId);
-        return { path: `/webhooks/${w.provider}`, headers, body: bodies[i]! };
+        if (w.provider === "telnyx") return { path: "/webhooks/telnyx", headers: options.signer.telnyx(w.body), body: bodies[i]! };
+        // Every send is signed afresh (a retry too): a new timestamp, nonce or token each time.
+        const signed = signedRequest(options.signer, w.provider, w.body, { deliveryId: w.deliveryId });
+        return { path: signed.path, headers: signed.headers, body: signed.body === w.body ? bodies[i]! : Buffer.from(signed.body) };
       },
       onResponse(i, status, scheduledAt) {
         sentAt[i] = performance.timeOrigin + scheduledAt;

@@ -1,12 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { resendBody, telnyxBody, type ResendType, type TelnyxStatus } from "./webhooks.js";
+import { PROVIDER_PROFILES, resendBody, telnyxBody, type ExtraProvider, type ProviderName, type ResendType, type TelnyxStatus } from "./webhooks.js";
 
 /** The shape of the traffic a run sends. */
 export interface TrafficOptions {
   /** Messages (recipient rows) to create; each gets its lifecycle of webhooks. */
   messages: number;
-  /** Share of messages sent by Telnyx (SMS); the rest by Resend (e-mail). */
+  /** Share of messages sent by Telnyx (SMS); the rest by Resend (e-mail). Ignored when `providers` is given. */
   telnyxShare: number;
+  /** Providers to spread the messages over evenly (any mix, e.g. `["twilio", "bandwidth"]`); default Telnyx and Resend by `telnyxShare`. */
+  providers?: readonly ProviderName[];
   /** Share of Telnyx messages with several `to[]` recipients in one webhook (group MMS). */
   multiRecipientShare: number;
   /** Share of webhooks sent a second time, as a provider retry (same delivery id). */
@@ -21,10 +23,10 @@ export interface TrafficOptions {
 
 /** One webhook to send: which message it belongs to, and how to build and sign it. */
 export interface PlannedWebhook {
-  provider: "telnyx" | "resend";
+  provider: ProviderName;
   /** Index of the message (recipient row) it is about. */
   message: number;
-  /** Delivery id: Telnyx `data.id`, Resend `svix-id`. Retries of the same delivery keep it. */
+  /** Delivery id: Telnyx `data.id`, Resend `svix-id`, else the first event id. Retries of the same delivery keep it. */
   deliveryId: string;
   /** The `providerEventId`s it yields once normalized. */
   eventIds: string[];
@@ -36,7 +38,7 @@ export interface PlannedWebhook {
 }
 
 export interface PlannedMessage {
-  provider: "telnyx" | "resend";
+  provider: ProviderName;
   providerMessageId: string;
   /** The status the recipient row must end in. */
   expectedStatus: string;
@@ -71,12 +73,17 @@ export function planTraffic(options: TrafficOptions): TrafficPlan {
   const perMessage: PlannedWebhook[][] = [];
   const base = Date.now();
   for (let m = 0; m < options.messages; m++) {
-    const telnyx = random() < options.telnyxShare;
-    const id = randomUUID();
+    const provider: ProviderName =
+      options.providers !== undefined && options.providers.length > 0
+        ? (options.providers[Math.floor(random() * options.providers.length)] as ProviderName)
+        : random() < options.telnyxShare
+          ? "telnyx"
+          : "resend";
+    const id = provider === "twilio" ? `SM${randomUUID().replace(/-/g, "")}` : randomUUID();
     const reorder = random() < options.reorderShare;
     const steps: PlannedWebhook[] = [];
     let expected: string;
-    if (telnyx) {
+    if (provider === "telnyx") {
       const phones = Array.from({ length: random() < options.multiRecipientShare ? 3 : 1 }, (_, k) => `+1555${String(m % 10_000_000).padStart(7, "0")}${k}`);
       const failed = random() < 0.05;
       const lifecycle: TelnyxStatus[] = ["sent", failed ? "delivery_failed" : "delivered"];
@@ -93,7 +100,7 @@ export function planTraffic(options: TrafficOptions): TrafficPlan {
           final: false,
         });
       });
-    } else {
+    } else if (provider === "resend") {
       const bounced = random() < 0.03;
       const lifecycle: ResendType[] = ["email.sent", bounced ? "email.bounced" : "email.delivered"];
       if (!bounced && random() < options.openShare) lifecycle.push("email.opened");
@@ -110,13 +117,25 @@ export function planTraffic(options: TrafficOptions): TrafficPlan {
           final: false,
         });
       });
+    } else {
+      const profile = PROVIDER_PROFILES[provider as ExtraProvider];
+      const failed = random() < 0.05;
+      const to = profile.channel === "sms" ? `+1555${String(m % 10_000_000).padStart(7, "0")}0` : `user${m}@example.com`;
+      const lifecycle = [profile.steps.sent, failed ? profile.steps.failed : profile.steps.delivered];
+      if (!failed && profile.steps.opened !== undefined && random() < options.openShare) lifecycle.push(profile.steps.opened);
+      expected = profile.final[failed ? "failed" : "delivered"];
+      lifecycle.forEach((status, step) => {
+        if (status === undefined) return;
+        const built = profile.build({ messageId: id, to, status, occurredAt: new Date(base + step * 1000) });
+        steps.push({ provider, message: m, deliveryId: built.eventIds[0] ?? "", eventIds: built.eventIds, body: built.body, duplicate: false, final: false });
+      });
     }
     if (reorder) steps.reverse();
     else steps[steps.length - 1]!.final = true;
     for (const s of steps.slice()) {
       if (random() < options.duplicateShare) steps.push({ ...s, duplicate: true, final: false });
     }
-    messages.push({ provider: telnyx ? "telnyx" : "resend", providerMessageId: id, expectedStatus: expected, inOrder: !reorder });
+    messages.push({ provider, providerMessageId: id, expectedStatus: expected, inOrder: !reorder });
     perMessage.push(steps);
   }
   // Interleave: take messages' steps round-robin from a shuffled order, so each lifecycle is

@@ -26,6 +26,10 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
       HOST: stringVar("0.0.0.0", /^[0-9a-fA-F.:]+$|^localhost$/, "an IP address to listen on"),
       /** How often parked events are re-matched against newly inserted recipients. */
       PARKED_REMATCH_INTERVAL_MS: intVar(1000, 50, 3_600_000),
+      /** Parked events (no recipient row yet) older than this are deleted, counted and logged. */
+      PARKED_RETENTION_HOURS: intVar(72, 1, 24 * 365),
+      /** How often parked events are checked for expiry. */
+      PARKED_EXPIRY_INTERVAL_MS: intVar(3_600_000, 1000, 86_400_000),
       /** Applied-event ledger rows older than this are pruned (must exceed the providers' retry horizon, ~28 h for Resend). */
       LEDGER_RETENTION_HOURS: intVar(48, 29, 24 * 365),
       /** Retries of a message whose events failed to apply, before it is dead-lettered. */

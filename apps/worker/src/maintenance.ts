@@ -1,4 +1,4 @@
-import { countParked, pruneLedger, rematchParked, type Db } from "@floodgate/db";
+import { countParked, expireParked, pruneLedger, rematchParked, type Db } from "@floodgate/db";
 import { countDeadLetters, readQueueStats, type DeadLetterConfig, type QueueConfig, type QueueConnection } from "@floodgate/queue";
 import type { Logger } from "@floodgate/service";
 import { CircuitState, type CircuitBreakerPolicy } from "cockatiel";
@@ -19,8 +19,8 @@ export interface MaintenanceDeps {
 }
 
 /**
- * The worker's periodic jobs: re-matching parked events, pruning the ledger, and reading the queue
- * figures for the metrics. Each runs at most once at a time; a failure is logged and retried on
+ * The worker's periodic jobs: re-matching parked events, expiring those whose recipient never came,
+ * pruning the ledger, and reading the queue figures for the metrics. Each runs at most once at a time; a failure is logged and retried on
  * the next tick. Returns the function that stops them.
  */
 export function startMaintenance(deps: MaintenanceDeps): () => void {
@@ -47,7 +47,18 @@ export function startMaintenance(deps: MaintenanceDeps): () => void {
       metrics.rematched.inc(r.applied);
       log.info(r, "parked events re-matched");
     }
-    metrics.parked.set(await countParked(db));
+  });
+  // A count(*) over parked_events costs ~15 ms at 100 k rows: a gauge, not worth every re-match tick.
+  every(15_000, "parked count", async () => {
+    if (breaker.state === CircuitState.Closed) metrics.parked.set(await countParked(db));
+  });
+  every(env.PARKED_EXPIRY_INTERVAL_MS, "parked expiry", async () => {
+    if (breaker.state !== CircuitState.Closed) return;
+    const r = await expireParked(db, { olderThan: env.PARKED_RETENTION_HOURS * 3_600_000 });
+    for (const [provider, n] of Object.entries(r.byProvider)) metrics.parkedExpired.inc({ provider }, n);
+    if (r.deleted > 0) {
+      log.warn({ deleted: r.deleted, byProvider: r.byProvider, retentionHours: env.PARKED_RETENTION_HOURS }, "parked events expired: their recipient was never inserted");
+    }
   });
   every(3_600_000, "ledger retention", async () => {
     const deleted = await pruneLedger(db, { olderThan: env.LEDGER_RETENTION_HOURS * 3_600_000 });

@@ -40,6 +40,12 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: "Events waiting for their recipient to be inserted (unmatched provider message id).",
       registers: [registry],
     }),
+    parkedExpired: new Counter({
+      name: "webhook_parked_expired_total",
+      help: "Parked events deleted after PARKED_RETENTION_HOURS because their recipient was never inserted, by provider.",
+      labelNames: ["provider"] as const,
+      registers: [registry],
+    }),
     rematched: new Counter({
       name: "webhook_rematched_total",
       help: "Parked events applied once their recipient appeared.",

@@ -93,6 +93,29 @@ describe("plain SQL keeps the counters exact", () => {
     expect(await recountBatches(db, [b2])).toBe(1);
     expect(await checkInvariant(db, [b2])).toEqual([]);
   });
+
+  it("renaming a batch that has recipients is refused, so its counters cannot double", async () => {
+    const b = uniq("b");
+    await insertRecipients(b, [uniq("m"), uniq("m")]);
+    await db.pool.query(`UPDATE recipients SET status = 'delivered' WHERE id = (SELECT min(id) FROM recipients WHERE batch_id = $1)`, [b]);
+    const err = await db.pool.query(`UPDATE batches SET id = $1 || '-renamed' WHERE id = $1`, [b]).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "23503", constraint: "recipients_batch_id_fkey" });
+    const { rows } = await db.pool.query(`SELECT id, total_count, queued_count, delivered_count FROM batches WHERE id LIKE $1 || '%'`, [b]);
+    expect(rows).toEqual([{ id: b, total_count: 2, queued_count: 1, delivered_count: 1 }]);
+    expect(await checkInvariant(db)).toEqual([]);
+
+    // The way to rename: a new batch, move the recipients (the triggers move the counts), drop the old one.
+    await db.pool.query(`INSERT INTO batches (id) VALUES ($1 || '-renamed')`, [b]);
+    await db.pool.query(`UPDATE recipients SET batch_id = $1 || '-renamed' WHERE batch_id = $1`, [b]);
+    await db.pool.query(`DELETE FROM batches WHERE id = $1`, [b]);
+    const moved = await db.pool.query(`SELECT total_count, queued_count, delivered_count FROM batches WHERE id = $1 || '-renamed'`, [b]);
+    expect(moved.rows).toEqual([{ total_count: 2, queued_count: 1, delivered_count: 1 }]);
+    // A batch without recipients has nothing to double and can be renamed.
+    const empty = uniq("b");
+    await db.pool.query(`INSERT INTO batches (id) VALUES ($1)`, [empty]);
+    await db.pool.query(`UPDATE batches SET id = $1 || '-renamed' WHERE id = $1`, [empty]);
+    expect(await checkInvariant(db)).toEqual([]);
+  });
 });
 
 describe("applyEvents", () => {

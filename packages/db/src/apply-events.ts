@@ -9,7 +9,7 @@ export interface ApplyResult {
   applied: number;
   /** Events already applied (ledger), already parked, or repeated within the batch. */
   duplicates: number;
-  /** Events parked because no recipient has their (provider, providerMessageId) yet. */
+  /** Events parked because no recipient row matches them yet (no row for the message id, or a group send with no row for their address). */
   parked: number;
   /** Of `applied`, events whose recipient row did not change at all (older news than it holds). */
   unchanged: number;
@@ -51,26 +51,86 @@ function emptyColumns(): MatchedColumns {
 
 const KEY_SEPARATOR = "\u0000";
 
-/** @internal Locks the recipients of these (provider, message id) keys in id order; returns key → id. */
+/**
+ * @internal Which locked recipient row an event belongs to (README.md, "How events find their
+ * recipient"): the message's only row whatever the address, else the row whose
+ * `floodgate_address_key(address)` equals the event's; `undefined` when there is none (park it).
+ */
+export interface RecipientMatcher {
+  match(provider: string, messageId: string, address: string): string | undefined;
+}
+
+/** One message's locked rows: its only row, or its rows by address key. */
+interface LockedMessage {
+  only: string | undefined;
+  byKey: Map<string, string> | undefined;
+}
+
+/**
+ * Locks every row of these messages and reads the address keys the matching needs, in one
+ * statement. Keys are computed by floodgate_address_key() in SQL, for rows and events alike, and
+ * only for messages with several rows (a single row takes every event, so its key is not needed).
+ */
+const LOCK_RECIPIENTS_SQL = `
+WITH locked AS (
+  SELECT r.id, r.provider, r.provider_message_id, r.address
+    FROM recipients r
+    JOIN (SELECT DISTINCT provider, message_id FROM unnest($1::text[], $2::text[]) AS k(provider, message_id)) k
+      ON r.provider = k.provider AND r.provider_message_id = k.message_id
+   ORDER BY r.id
+     FOR UPDATE OF r
+),
+counted AS (
+  SELECT id, provider, provider_message_id, address,
+         count(*) OVER (PARTITION BY provider, provider_message_id) AS n
+    FROM locked
+)
+SELECT id, provider, provider_message_id, CASE WHEN n > 1 THEN floodgate_address_key(address) END AS akey, NULL::text AS address
+  FROM counted
+UNION ALL
+SELECT NULL, e.provider, e.message_id, floodgate_address_key(e.address), e.address
+  FROM unnest($1::text[], $2::text[], $3::text[]) AS e(provider, message_id, address)
+ WHERE (e.provider, e.message_id) IN (SELECT provider, provider_message_id FROM counted WHERE n > 1)`;
+
+/**
+ * @internal Locks the recipient rows of these events' messages in id order (every transaction
+ * takes recipient row locks in one global order) and returns the matcher for them. The three
+ * arrays are aligned: one entry per distinct (provider, message id, address).
+ */
 export async function lockRecipients(
   client: pg.PoolClient,
   providers: string[],
   messageIds: string[],
-): Promise<Map<string, string>> {
-  const { rows } = await client.query<{ id: string; provider: string; provider_message_id: string }>({
+  addresses: string[],
+): Promise<RecipientMatcher> {
+  const { rows } = await client.query<{ id: string | null; provider: string; provider_message_id: string; akey: string | null; address: string | null }>({
     name: "floodgate_lock_recipients",
-    // ORDER BY id FOR UPDATE: every transaction takes recipient row locks in one global order.
-    text: `SELECT r.id, r.provider, r.provider_message_id
-             FROM recipients r
-             JOIN unnest($1::text[], $2::text[]) AS k(provider, message_id)
-               ON r.provider = k.provider AND r.provider_message_id = k.message_id
-            ORDER BY r.id
-              FOR UPDATE OF r`,
-    values: [providers, messageIds],
+    text: LOCK_RECIPIENTS_SQL,
+    values: [providers, messageIds, addresses],
   });
-  const byKey = new Map<string, string>();
-  for (const row of rows) byKey.set(row.provider + KEY_SEPARATOR + row.provider_message_id, row.id);
-  return byKey;
+  const messages = new Map<string, LockedMessage>();
+  const eventKeys = new Map<string, string>();
+  for (const row of rows) {
+    const message = row.provider + KEY_SEPARATOR + row.provider_message_id;
+    if (row.id === null) {
+      eventKeys.set(message + KEY_SEPARATOR + (row.address ?? ""), row.akey ?? "");
+      continue;
+    }
+    let m = messages.get(message);
+    if (!m) messages.set(message, (m = { only: undefined, byKey: undefined }));
+    if (row.akey === null) m.only = row.id;
+    else (m.byKey ??= new Map()).set(row.akey, row.id);
+  }
+  return {
+    match(provider, messageId, address) {
+      const message = provider + KEY_SEPARATOR + messageId;
+      const m = messages.get(message);
+      if (!m) return undefined;
+      if (m.only !== undefined) return m.only;
+      const key = eventKeys.get(message + KEY_SEPARATOR + address);
+      return key === undefined ? undefined : m.byKey?.get(key);
+    },
+  };
 }
 
 /**
@@ -232,13 +292,16 @@ function isValid(e: NormalizedEvent): boolean {
 
 /**
  * Applies a batch of normalized events in one transaction with a fixed number of set-based
- * statements (lock recipients, park the unmatched, ledger + fold + update), whatever the batch size.
+ * statements (lock the messages' recipients, park the unmatched, ledger + fold + update), whatever
+ * the batch size.
  *
  * - Idempotent: an event whose (provider, providerEventId) is in the ledger changes nothing.
  * - Convergent: the resulting rows do not depend on the order or grouping of events.
  * - Deadlock-free among concurrent callers: recipient rows, ledger keys and batch rows are each
  *   locked in one global order, and always in that sequence.
- * - Events for a recipient nobody inserted yet are parked (see {@link rematchParked}).
+ * - Each event goes to the row of its (provider, providerMessageId): the only one whatever the
+ *   address, or among several (a group send) the one whose normalized address is the event's.
+ *   Events no row matches yet are parked (see {@link rematchParked}).
  *
  * Throws only on database faults (retry the whole batch); malformed events are counted as `invalid`.
  */
@@ -277,21 +340,24 @@ export async function applyEvents(db: DbLike, events: readonly NormalizedEvent[]
 
   const keyProviders: string[] = [];
   const keyMessageIds: string[] = [];
+  const keyAddresses: string[] = [];
   const seenKeys = new Set<string>();
   for (const e of unique.values()) {
-    const key = e.provider + KEY_SEPARATOR + e.providerMessageId;
+    const address = e.recipient ?? "";
+    const key = e.provider + KEY_SEPARATOR + e.providerMessageId + KEY_SEPARATOR + address;
     if (seenKeys.has(key)) continue;
     seenKeys.add(key);
     keyProviders.push(e.provider);
     keyMessageIds.push(e.providerMessageId);
+    keyAddresses.push(address);
   }
 
   return inTransaction(db, async (client) => {
-    const recipientIds = await lockRecipients(client, keyProviders, keyMessageIds);
+    const recipients = await lockRecipients(client, keyProviders, keyMessageIds, keyAddresses);
     const matched = emptyColumns();
     const unmatched: NormalizedEvent[] = [];
     for (const e of unique.values()) {
-      const recipientId = recipientIds.get(e.provider + KEY_SEPARATOR + e.providerMessageId);
+      const recipientId = recipients.match(e.provider, e.providerMessageId, e.recipient ?? "");
       if (recipientId === undefined) {
         unmatched.push(e);
         continue;

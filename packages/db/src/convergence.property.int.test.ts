@@ -24,11 +24,21 @@ afterAll(async () => {
 
 const T0 = Date.UTC(2026, 0, 1);
 
-/** Distinct events (unique ids) over 3 recipients, with few timestamps so ties are common. */
+/**
+ * Three messages: m0 a single send stored without an address (its events carry none), m1 a single
+ * send stored with one (its events carry any address: a lone row takes them all), m2 a group send
+ * of three rows whose events address one of them in another spelling, or nobody (parked).
+ */
+const GROUP_ROWS = ["+1 555 000 0001", "+15550000002", "15550000003"];
+const EVENT_ADDRESSES = ["+15550000001", "+1-555-000-0002", "(1) 5550000003", "+15550000009", ""];
+const isParked = (e: { message: number; address: number }) => e.message === 2 && e.address >= 3;
+
+/** Distinct events (unique ids) over those messages, with few timestamps so ties are common. */
 const eventSet = fc.uniqueArray(
   fc.record({
     id: fc.string({ minLength: 1, maxLength: 3, unit: fc.constantFrom("a", "b", "c", "d", "é", "Z") }),
-    recipient: fc.integer({ min: 0, max: 2 }),
+    message: fc.integer({ min: 0, max: 2 }),
+    address: fc.integer({ min: 0, max: EVENT_ADDRESSES.length - 1 }),
     status: fc.constantFrom<DeliveryStatus>(...STATUSES),
     dt: fc.integer({ min: 0, max: 4 }),
     code: fc.option(fc.constantFrom("421", "550", "30007"), { nil: null }),
@@ -38,7 +48,7 @@ const eventSet = fc.uniqueArray(
 
 let run = 0;
 
-it("random streams with duplicates and random batch splits end as the same events applied sorted in one batch", async () => {
+it("random streams with duplicates and random batch splits end as the same events applied sorted in one batch (single and group sends)", async () => {
   await fc.assert(
     fc.asyncProperty(
       eventSet.chain((events) =>
@@ -56,43 +66,71 @@ it("random streams with duplicates and random batch splits end as the same event
         const batch = `b-${tag}`;
         const messages = [0, 1, 2].map((i) => `${tag}-m${i}`);
         await db.pool.query(`INSERT INTO batches (id) VALUES ($1)`, [batch]);
+        const rowMessages = [messages[0]!, messages[1]!, ...GROUP_ROWS.map(() => messages[2]!)];
+        const rowAddresses = [null, "one@example.com", ...GROUP_ROWS];
         await db.pool.query(
-          `INSERT INTO recipients (id, batch_id, provider, provider_message_id)
-           SELECT p || '-' || m, $1, p, m FROM unnest($2::text[]) AS m, unnest(ARRAY['stream', 'sorted']) AS p`,
-          [batch, messages],
+          `INSERT INTO recipients (id, batch_id, provider, provider_message_id, address)
+           SELECT p || '-' || m || '-' || i, $1, p, m, a
+             FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS x(m, a, i), unnest(ARRAY['stream', 'sorted']) AS p`,
+          [batch, rowMessages, rowAddresses],
         );
         const toEvent = (provider: string) => (e: (typeof events)[number]): NormalizedEvent =>
           makeEvent({
             provider,
             providerEventId: `${tag}-${e.id}`,
-            providerMessageId: messages[e.recipient]!,
+            providerMessageId: messages[e.message]!,
+            recipient: e.message === 0 ? "" : EVENT_ADDRESSES[e.address]!,
             status: e.status,
             occurredAt: T0 + e.dt,
             errorCode: e.code,
           });
         const streamed = stream.map(toEvent("stream"));
+        const matching = events.filter((e) => !isParked(e)).length;
         let applied = 0;
+        let parked = 0;
         for (let i = 0, k = 0; i < streamed.length; k++) {
           const n = splits[k % splits.length]!;
-          applied += (await applyEvents(db, streamed.slice(i, i + n))).applied;
+          const r = await applyEvents(db, streamed.slice(i, i + n));
+          applied += r.applied;
+          parked += r.parked;
           i += n;
           expect(await checkInvariant(db, [batch])).toEqual([]);
         }
-        expect(applied).toBe(events.length);
+        expect([applied, parked]).toEqual([matching, events.length - matching]);
         const sorted = [...events].sort((a, b) => a.dt - b.dt || (a.id < b.id ? -1 : 1)).map(toEvent("sorted"));
-        expect((await applyEvents(db, sorted)).applied).toBe(events.length);
+        expect(await applyEvents(db, sorted)).toMatchObject({ applied: matching, parked: events.length - matching });
         const { rows } = await db.pool.query(
-          `SELECT provider, provider_message_id, status, status_event_at, status_event_id, error_code, error_message,
+          `SELECT provider, provider_message_id, address, status, status_event_at, status_event_id, error_code, error_message,
                   queued_at, sent_at, delivered_at, delayed_at, failed_at, bounced_at, complained_at,
                   unsubscribed_at, unknown_at, opened_at, clicked_at
-             FROM recipients WHERE batch_id = $1 ORDER BY provider_message_id, provider`,
+             FROM recipients WHERE batch_id = $1 ORDER BY provider_message_id, floodgate_address_key(address), provider`,
           [batch],
         );
+        expect(rows).toHaveLength(2 * rowMessages.length);
         for (let i = 0; i < rows.length; i += 2) {
           const { provider: _a, ...sortedRow } = rows[i];
           const { provider: _b, ...streamRow } = rows[i + 1];
           expect(streamRow).toEqual(sortedRow);
         }
+        // Each group row took exactly its own recipient's events; the others wait, the same ones.
+        for (const [k, address] of GROUP_ROWS.entries()) {
+          const own = events.filter((e) => e.message === 2 && e.address === k).map((e) => `${tag}-${e.id}`);
+          const { rows: r } = await db.pool.query(
+            `SELECT status_event_id FROM recipients WHERE provider = 'sorted' AND provider_message_id = $1 AND address = $2`,
+            [messages[2], address],
+          );
+          if (own.length === 0) expect(r[0].status_event_id).toBeNull();
+          else expect(own).toContain(r[0].status_event_id);
+        }
+        const { rows: waiting } = await db.pool.query(
+          `SELECT provider, array_agg(provider_event_id ORDER BY provider_event_id) AS ids
+             FROM parked_events WHERE provider_event_id LIKE $1 || '-%' GROUP BY provider ORDER BY provider`,
+          [tag],
+        );
+        const expectedParked = events.filter(isParked).map((e) => `${tag}-${e.id}`).sort();
+        expect(waiting.map((w) => [w.provider, [...(w.ids as string[])].sort()])).toEqual(
+          expectedParked.length === 0 ? [] : [["sorted", expectedParked], ["stream", expectedParked]],
+        );
         expect(await checkInvariant(db, [batch])).toEqual([]);
       },
     ),

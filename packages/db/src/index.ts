@@ -15,7 +15,17 @@ export {
   type MigrationFile,
 } from "./migrate.js";
 export { applyEvents, type ApplyResult, type TypeOutcome } from "./apply-events.js";
-export { rematchParked, countParked, type RematchOptions, type RematchResult } from "./parked.js";
+export {
+  rematchParked,
+  countParked,
+  expireParked,
+  DEFAULT_PARKED_RETENTION_MS,
+  DEFAULT_PARKED_FULL_SCAN_INTERVAL_MS,
+  type RematchOptions,
+  type RematchResult,
+  type ExpireParkedOptions,
+  type ExpireParkedResult,
+} from "./parked.js";
 export { pruneLedger, DEFAULT_LEDGER_RETENTION_MS, type PruneLedgerOptions } from "./ledger.js";
 export {
   checkInvariant,

@@ -11,6 +11,8 @@ describe("classifyDatabaseError", () => {
     ["23505", "unique violation"],
     ["23514", "check violation"],
     ["54000", "index row size exceeds maximum"],
+    ["P0001", "RAISE EXCEPTION in a trigger checking the row"],
+    ["P0004", "ASSERT in a trigger"],
   ])("%s (%s) is the event's own data", (code) => {
     expect(classifySqlState(code)).toBe("data");
     expect(classifyDatabaseError(pgError(code))).toBe("data");

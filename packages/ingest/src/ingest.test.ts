@@ -181,3 +181,90 @@ describe("createIngest", () => {
     expect(Object.keys(OUTCOME_STATUS)).toContain("queue_unavailable");
   });
 });
+
+describe("createIngest: provider shapes", () => {
+  const stored: { events: NormalizedEvent[]; msgId: string }[] = [];
+  const publisher: EventPublisher = {
+    async publish(_subject, events, msgId) {
+      stored.push({ events, msgId });
+      return { duplicate: false };
+    },
+  };
+  let released = 0;
+  const shaped: IngestProvider = {
+    id: "shaped",
+    contentTypes: ["application/x-www-form-urlencoded"],
+    methods: ["POST", "GET"],
+    successStatus: 200,
+    handle({ body, method }) {
+      const text = Buffer.from(body).toString();
+      if (method === "GET" && text === "") return { ok: false, reason: "unsupported_event", detail: "status x", verified: { id: undefined } };
+      if (method === "GET") return { ok: true, id: "g", events: [event({ providerEventId: "g" })] };
+      if (text === "later") return Promise.resolve({ ok: true, id: "l", events: [event({ providerEventId: "l" })] });
+      if (text === "topic") return { ok: false, reason: "not_allowed", detail: "topic" };
+      if (text === "cert-down") return Promise.resolve({ ok: false, reason: "key_unavailable", detail: "fetch failed" });
+      if (text === "confirm-down") return { ok: false, reason: "handshake_failed", detail: "GET failed" };
+      if (text === "replayed") return { ok: false, reason: "replayed", detail: "token" };
+      if (text === "confirm") return { ok: true, id: "c", events: [], handshake: "SubscriptionConfirmation confirmed" };
+      if (text === "many") return { ok: true, id: "b", events: Array.from({ length: 1201 }, (_, i) => event({ providerEventId: `e${i}` })) };
+      return { ok: true, id: "t", events: [event()], release: () => released++ };
+    },
+  };
+  const make = (p: EventPublisher) =>
+    createIngest({ providers: new Map([["shaped", shaped]]), publisher: p, deadLetters: { keep: async () => undefined }, subjectFor: (a, b) => `${a}.${b}`, maxBodyBytes: 64 });
+  const shapedReq = (body: string, over: Partial<IngestRequest> = {}) =>
+    req(body, { provider: "shaped", headers: { "content-type": "application/x-www-form-urlencoded" }, url: "/webhooks/shaped", ...over });
+
+  it("answers with the provider's own 2xx, keeps its methods and media types", async () => {
+    const ingest = make(publisher);
+    expect(await ingest(shapedReq("x"))).toMatchObject({ outcome: "accepted", status: 200 });
+    expect(await ingest(shapedReq("q", { method: "GET", headers: {} }))).toMatchObject({ outcome: "accepted", status: 200 });
+    expect(await ingest(shapedReq("x", { method: "PUT" }))).toMatchObject({ outcome: "method_not_allowed", status: 405 });
+    expect(await ingest(shapedReq("x", { headers: { "content-type": "application/json" } }))).toMatchObject({ outcome: "unsupported_media_type" });
+    expect(await ingest(shapedReq("confirm"))).toMatchObject({ outcome: "handshake", status: 200, detail: "SubscriptionConfirmation confirmed" });
+  });
+
+  it("keeps a verified GET it cannot map with its query as a form body, answered with the provider's 2xx", async () => {
+    const kept: { body: Uint8Array; contentType?: string }[] = [];
+    const ingest = createIngest({
+      providers: new Map([["shaped", shaped]]),
+      publisher,
+      deadLetters: { keep: async (w) => void kept.push(w) },
+      subjectFor: (a, b) => `${a}.${b}`,
+      maxBodyBytes: 64,
+    });
+    expect(await ingest(shapedReq("", { method: "GET", headers: {}, url: "/webhooks/shaped?messageId=m&status=x" }))).toMatchObject({ outcome: "dead_lettered", status: 200 });
+    expect(kept.map((k) => [Buffer.from(k.body).toString(), k.contentType])).toEqual([["messageId=m&status=x", "application/x-www-form-urlencoded"]]);
+  });
+
+  it("awaits a provider that verifies asynchronously", async () => {
+    expect(await make(publisher)(shapedReq("later"))).toMatchObject({ outcome: "accepted", events: 1 });
+  });
+
+  it.each([
+    ["topic", "forbidden", 403],
+    ["cert-down", "upstream_unavailable", 503],
+    ["confirm-down", "upstream_unavailable", 503],
+    ["replayed", "invalid_signature", 401],
+  ])("maps a %s refusal to %s (%i)", async (body, outcome, status) => {
+    expect(await make(publisher)(shapedReq(body))).toMatchObject({ outcome, status });
+  });
+
+  it("publishes many events in parts, all at once, and answers only when every part is stored", async () => {
+    stored.length = 0;
+    expect(await make(publisher)(shapedReq("many"))).toMatchObject({ outcome: "accepted", events: 1201 });
+    expect(stored.map((s) => s.events.length)).toEqual([500, 500, 201]);
+    expect(stored.map((s) => s.msgId)).toEqual(["shaped:b", "shaped:b#1", "shaped:b#2"]);
+    let calls = 0;
+    const flaky: EventPublisher = { publish: async () => (++calls === 2 ? Promise.reject(new Error("no responders")) : { duplicate: false }) };
+    expect(await make(flaky)(shapedReq("many"))).toMatchObject({ outcome: "queue_unavailable", status: 503 });
+  });
+
+  it("releases a claimed single-use token when the events were not stored", async () => {
+    released = 0;
+    await make({ publish: () => Promise.reject(new Error("down")) })(shapedReq("x"));
+    expect(released).toBe(1);
+    await make(publisher)(shapedReq("x"));
+    expect(released).toBe(1);
+  });
+});

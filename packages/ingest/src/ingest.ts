@@ -48,7 +48,15 @@ export interface IngestProvider {
   readonly scheme?: string;
   /** Media types this provider sends; defaults to JSON. */
   readonly contentTypes?: readonly string[];
-  handle(req: { body: Uint8Array; headers: IngestHeaders; url: string; method: string; now?: number }): ProviderHandleResult;
+  /** HTTP methods this provider uses; defaults to POST. */
+  readonly methods?: readonly string[];
+  /**
+   * The 2xx this provider wants for a webhook taken in (Postmark and Mailgun: 200). The outcome
+   * is unchanged; only the 2xx it is answered with.
+   */
+  readonly successStatus?: number;
+  /** Verifies and maps a request; a promise only when the provider needed I/O to verify it. */
+  handle(req: { body: Uint8Array; headers: IngestHeaders; url: string; method: string; now?: number }): ProviderHandleResult | Promise<ProviderHandleResult>;
 }
 
 /** The proof that a request's signature verified, and the delivery id it covered. */
@@ -61,7 +69,17 @@ export interface VerifiedProof {
  * `unsupported_event`) verified but could not be mapped: it is kept, never bounced.
  */
 export type ProviderHandleResult =
-  | { ok: true; id: string; events: NormalizedEvent[]; unmapped?: readonly UnmappedPart[]; verified?: VerifiedProof }
+  | {
+      ok: true;
+      id: string;
+      events: NormalizedEvent[];
+      unmapped?: readonly UnmappedPart[];
+      verified?: VerifiedProof;
+      /** Set when the request was a protocol message the provider answered (no events). */
+      handshake?: string;
+      /** Forgets a single-use token the verification claimed: called when nothing was stored. */
+      release?: () => void;
+    }
   | { ok: false; reason: string; detail?: string; verified?: VerifiedProof };
 
 /**
@@ -109,6 +127,13 @@ export interface IngestOptions {
    * message exceeds what one JetStream message may hold, otherwise `queue_unavailable`.
    */
   classifyPublishError?: (err: unknown) => PublishFailure;
+  /**
+   * Most events handed to the publisher in one call (default 500): a POST carrying thousands
+   * (a SendGrid batch) is published in parts, all at once, and answered 2xx only when every
+   * part is stored; if any part fails the provider retries the whole POST, and the parts
+   * already stored are recognized by the ledger's dedup on event ids.
+   */
+  maxEventsPerPublish?: number;
 }
 
 /** The ingest core: call it with a request whose body was read; `admit` first, before reading. */
@@ -123,11 +148,39 @@ export interface Ingest {
   admit(head: IngestHead): IngestResult | undefined;
 }
 
-const VERIFY_REASONS_EXPIRED = new Set(["timestamp_too_old", "timestamp_too_new"]);
 const DEFAULT_CONTENT_TYPES = ["application/json"] as const;
+const DEFAULT_METHODS = ["POST"] as const;
+const FORM = "application/x-www-form-urlencoded";
+
+/** The outcome a verification failure maps to (the status is then the outcome table's). */
+function refusalOutcome(reason: string): IngestOutcome {
+  switch (reason) {
+    case "timestamp_too_old":
+    case "timestamp_too_new":
+      return "expired";
+    case "not_allowed":
+      return "forbidden";
+    case "key_unavailable":
+    case "handshake_failed":
+      return "upstream_unavailable";
+    default:
+      return "invalid_signature";
+  }
+}
 
 function result(outcome: IngestOutcome, extra: Omit<IngestResult, "outcome" | "status">): IngestResult {
   return { outcome, status: httpStatusFor(outcome), ...extra };
+}
+
+/** An outcome that took the webhook in, answered with the provider's own 2xx when it insists on one. */
+function succeeded(provider: IngestProvider, outcome: IngestOutcome, extra: Omit<IngestResult, "outcome" | "status">): IngestResult {
+  const r = result(outcome, extra);
+  if (provider.successStatus !== undefined) r.status = provider.successStatus;
+  return r;
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** `application/json; charset=utf-8` → `application/json`. */
@@ -163,13 +216,25 @@ export function createIngest(options: IngestOptions): Ingest {
   const { providers, publisher, deadLetters, subjectFor, maxBodyBytes } = options;
   const now = options.now ?? Date.now;
   const classify = options.classifyPublishError ?? defaultClassify;
+  const maxPerPublish = options.maxEventsPerPublish ?? 500;
+
+  /** Publishes a webhook's events, in parts when there are many; duplicate only if every part was. */
+  async function publishAll(subject: string, events: NormalizedEvent[], messageId: string): Promise<{ duplicate: boolean }> {
+    if (events.length <= maxPerPublish) return publisher.publish(subject, events, messageId);
+    const parts: Promise<{ duplicate: boolean }>[] = [];
+    for (let i = 0; i < events.length; i += maxPerPublish) {
+      parts.push(publisher.publish(subject, events.slice(i, i + maxPerPublish), i === 0 ? messageId : `${messageId}#${i / maxPerPublish}`));
+    }
+    const acks = await Promise.all(parts);
+    return { duplicate: acks.every((a) => a.duplicate) };
+  }
 
   function admit(head: IngestHead): IngestResult | undefined {
     const provider = providers.get(head.provider);
     // No provider label: the URL segment is whatever a client sent.
     if (!provider) return result("unknown_provider", { detail: "no provider with this id is configured" });
     const id = provider.id;
-    if (head.method !== "POST") return result("method_not_allowed", { provider: id });
+    if (!(provider.methods ?? DEFAULT_METHODS).includes(head.method)) return result("method_not_allowed", { provider: id });
     const declared = declaredLength(head.headers);
     if (declared !== undefined && declared > maxBodyBytes) return result("too_large", { provider: id, detail: `body exceeds ${maxBodyBytes} bytes` });
     const type = mediaType(head.headers["content-type"]);
@@ -189,12 +254,16 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   function unmappedWebhook(provider: IngestProvider, req: IngestRequest, part: Pick<UnmappedPart, "reason" | "detail" | "body">, verified: VerifiedProof): UnmappedWebhook {
-    const contentType = req.headers["content-type"];
+    // A GET (Vonage receipts) carries its parameters in the query: keep them as a form body, which
+    // the plugin reads the same way at replay.
+    const query = req.method === "GET" ? req.url.indexOf("?") : -1;
+    const body = query === -1 ? part.body : Buffer.from(req.url.slice(query + 1), "latin1");
+    const contentType = query === -1 ? req.headers["content-type"] : FORM;
     return {
       provider: provider.id,
       reason: part.reason,
       detail: part.detail,
-      body: part.body,
+      body,
       ...(verified.id !== undefined ? { deliveryId: verified.id } : {}),
       ...(typeof contentType === "string" ? { contentType } : {}),
       verifiedBy: provider.scheme ?? "signature",
@@ -207,7 +276,7 @@ export function createIngest(options: IngestOptions): Ingest {
     const messageId = verified.id !== undefined ? `${id}:${verified.id}` : undefined;
     try {
       await deadLetters.keep(unmappedWebhook(provider, req, { reason, detail, body: req.body }, verified));
-      return result("dead_lettered", { provider: id, reason, detail, messageId });
+      return succeeded(provider, "dead_lettered", { provider: id, reason, detail, messageId });
     } catch (err) {
       return failed(err, { provider: id, messageId });
     }
@@ -219,16 +288,18 @@ export function createIngest(options: IngestOptions): Ingest {
     const id = provider.id;
     const messageId = `${id}:${handled.id}`;
     const eventType = events[0]?.type;
-    const publishing = eventType === undefined ? undefined : publisher.publish(subjectFor(id, eventType), events, messageId);
+    const publishing = eventType === undefined ? undefined : publishAll(subjectFor(id, eventType), events, messageId);
     try {
       if (unmapped !== undefined && unmapped.length > 0) {
         const verified = handled.verified ?? {};
         await Promise.all([publishing, ...unmapped.map((part) => deadLetters.keep(unmappedWebhook(provider, req, part, verified)))]);
       }
       const ack = await publishing;
-      if (ack === undefined) return result("dead_lettered", { provider: id, reason: unmapped![0]!.reason, events: 0, unmapped, messageId });
-      return result(ack.duplicate ? "duplicate" : "accepted", { provider: id, type: eventType, events: events.length, normalized: events, unmapped, messageId });
+      if (ack === undefined) return succeeded(provider, "dead_lettered", { provider: id, reason: unmapped![0]!.reason, events: 0, unmapped, messageId });
+      return succeeded(provider, ack.duplicate ? "duplicate" : "accepted", { provider: id, type: eventType, events: events.length, normalized: events, unmapped, messageId });
     } catch (err) {
+      // Not stored: the provider will retry this delivery, with the same single-use token perhaps.
+      handled.release?.();
       // Whichever store failed, the provider retries the whole webhook: the parts already stored
       // are recognized again (the ledger for events, the body digest for dead letters).
       return failed(err, { provider: id, type: eventType, events: events.length, messageId });
@@ -242,18 +313,20 @@ export function createIngest(options: IngestOptions): Ingest {
     const id = provider.id;
     if (req.body.byteLength > maxBodyBytes) return result("too_large", { provider: id, detail: `body exceeds ${maxBodyBytes} bytes` });
 
-    const handled = provider.handle({ body: req.body, headers: req.headers, url: req.url, method: req.method, now: now() });
+    const pending = provider.handle({ body: req.body, headers: req.headers, url: req.url, method: req.method, now: now() });
+    // Only a provider that needed I/O to verify (a certificate fetch) hands back a promise.
+    const handled = isPromise(pending) ? await pending : pending;
     if (!handled.ok) {
       const { reason } = handled;
       if (isUnmappable(reason)) {
         if (handled.verified) return keepWhole(provider, req, reason, handled.detail ?? reason, handled.verified);
         return result("malformed", { provider: id, reason, detail: handled.detail });
       }
-      const outcome: IngestOutcome = VERIFY_REASONS_EXPIRED.has(reason) ? "expired" : "invalid_signature";
-      return result(outcome, { provider: id, reason, detail: handled.detail });
+      return result(refusalOutcome(reason), { provider: id, reason, detail: handled.detail });
     }
+    if (handled.handshake !== undefined) return succeeded(provider, "handshake", { provider: id, events: 0, messageId: handled.id, detail: handled.handshake });
     if (handled.events.length === 0 && (handled.unmapped === undefined || handled.unmapped.length === 0)) {
-      return result("ignored", { provider: id, events: 0, messageId: handled.id });
+      return succeeded(provider, "ignored", { provider: id, events: 0, messageId: handled.id });
     }
     return store(provider, req, handled);
   }

@@ -9,6 +9,8 @@ export const OUTCOME_STATUS = {
   duplicate: 200,
   /** Verified, but the provider's event carries no delivery status (e.g. Resend `contact.created`). */
   ignored: 200,
+  /** Verified protocol message answered, no events (SNS subscription confirmed, unsubscription noted). */
+  handshake: 200,
   /**
    * Verified, but the provider plugin cannot map it (an unknown event type or status, a body of
    * the wrong shape): kept raw in the dead letters, where an operator sees it and can replay it
@@ -21,9 +23,11 @@ export const OUTCOME_STATUS = {
   invalid_signature: 401,
   /** Signature timestamp outside the provider's tolerance (a replay or a badly skewed clock). */
   expired: 401,
+  /** Authentic, but from a sender this gateway does not accept (an SNS topic not configured). */
+  forbidden: 403,
   /** No provider with that id is configured. */
   unknown_provider: 404,
-  /** Only POST is accepted. */
+  /** A method the provider never uses (POST, and GET for Vonage receipts). */
   method_not_allowed: 405,
   /**
    * Body larger than the configured limit (answered before it is read when the length is
@@ -36,6 +40,11 @@ export const OUTCOME_STATUS = {
   queue_full: 503,
   /** JetStream unreachable or too slow to confirm within the deadline: the provider must retry. */
   queue_unavailable: 503,
+  /**
+   * Something the provider publishes could not be fetched now (its signing certificate, its
+   * subscription confirmation endpoint): nothing was verified or stored, the provider must retry.
+   */
+  upstream_unavailable: 503,
 } as const;
 
 export type IngestOutcome = keyof typeof OUTCOME_STATUS;
@@ -47,5 +56,5 @@ export function httpStatusFor(outcome: IngestOutcome): number {
 
 /** Outcomes after which the provider must retry: the event was not stored. */
 export function isRetryable(outcome: IngestOutcome): boolean {
-  return outcome === "queue_full" || outcome === "queue_unavailable";
+  return outcome === "queue_full" || outcome === "queue_unavailable" || outcome === "upstream_unavailable";
 }

@@ -8,6 +8,12 @@ export interface ExtractContext {
   readonly deliveryId: string | undefined;
   /** The raw body, for providers whose payload is not JSON. */
   readonly body: Uint8Array;
+  /**
+   * When the request arrived, epoch ms: the event time of providers whose payload has none
+   * (Twilio, Plivo). Precedence still converges: a recipient's status moves by rank, never by
+   * time, and a retry keeps its first arrival through the ledger's dedup on the event id.
+   */
+  readonly receivedAt: number;
 }
 
 /** Why a verified body yields no events. */
@@ -105,4 +111,26 @@ export function parseIsoTimestamp(value: unknown): number | undefined {
   if (typeof value !== "string" || !ISO_8601.test(value)) return undefined;
   const ms = Date.parse(value);
   return Number.isFinite(ms) ? ms : undefined;
+}
+
+const COMPACT_TIME = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})?$/;
+
+/**
+ * Parses a carrier's compact UTC time, `YYMMDDhhmm` or `YYMMDDhhmmss` (Twilio `RawDlrDoneDate`,
+ * Vonage `scts`; years 2000-2099), to epoch milliseconds, or `undefined` when it is not one.
+ */
+export function parseCompactUtcTime(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const m = COMPACT_TIME.exec(value);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second] = [2000 + Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0)];
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  return new Date(ms).getUTCDate() === day ? ms : undefined;
+}
+
+/** Unix seconds (an integer or a decimal fraction, as a number or a string) to epoch milliseconds, or `undefined`. */
+export function parseUnixSeconds(value: unknown): number | undefined {
+  const n = typeof value === "number" ? value : typeof value === "string" && /^\d{1,12}(\.\d{1,9})?$/.test(value) ? Number(value) : Number.NaN;
+  return Number.isFinite(n) && n >= 0 && n < 1e12 ? Math.round(n * 1000) : undefined;
 }

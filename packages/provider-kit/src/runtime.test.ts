@@ -9,6 +9,15 @@ import { createProviderRuntime, extractVerifiedBody } from "./runtime.js";
 import { checkStandardWebhooksSecret, standardWebhooks } from "./schemes/standard-webhooks.js";
 import { useScheme } from "./schemes/scheme.js";
 import { createStandardWebhooksSigner, generateStandardWebhooksSecret } from "./testing/signers.js";
+import { providerEnv } from "./config.js";
+import type { FormParams } from "./form.js";
+import { eventIdOf } from "./ids.js";
+import { publicUrlVar } from "./public-url.js";
+import type { HandleResult } from "./runtime.js";
+import { hmac } from "./schemes/hmac.js";
+import { snsHandshake, snsSignature } from "./schemes/sns.js";
+import { urlParamsHmac } from "./schemes/url-params-hmac.js";
+import { createSnsTestFetch, generateSnsTestCertificate, hmacOf, signSnsMessage, signUrlParams } from "./testing/scheme-signers.js";
 
 const toy = defineProvider({
   id: "toy",
@@ -122,7 +131,7 @@ describe("unmapped parts of a verified body", () => {
   const signer = createStandardWebhooksSigner(secretA);
   const call = (text: string) => {
     const body = Buffer.from(text);
-    return p.handle({ body, headers: signer.sign(body, { id: "msg_3", timestamp: now / 1000 }), url: "", method: "POST", now });
+    return p.handle({ body, headers: signer.sign(body, { id: "msg_3", timestamp: now / 1000 }), url: "", method: "POST", now }) as HandleResult;
   };
 
   it("a body with nothing unmapped is the plugin's own result, with no unmapped field", () => {
@@ -192,5 +201,132 @@ describe("createProviderRegistry", () => {
       expect((error as DuplicateProviderError).name).toBe("DuplicateProviderError");
       expect((error as DuplicateProviderError).provider).toBe("toy");
     }
+  });
+});
+
+describe("createProviderRuntime: shapes beyond raw JSON", () => {
+  const base = "https://hooks.test";
+  const formToy = defineProvider({
+    id: "form-toy",
+    body: "form",
+    config: providerEnv({ FORM_TOY_TOKEN: envList() }, { PUBLIC_URL: publicUrlVar() }),
+    signature: (config) => useScheme(urlParamsHmac, { secrets: config.FORM_TOY_TOKEN, publicUrl: config.PUBLIC_URL, signatureHeader: "x-sig" }),
+    extract(payload, ctx) {
+      const p = payload as FormParams;
+      if (typeof p.Sid !== "string" || typeof p.Status !== "string") return malformed("no Sid/Status");
+      return extracted(eventIdOf(p.Sid, p.Status), [
+        { provider: ctx.provider, providerEventId: eventIdOf(p.Sid, p.Status), providerMessageId: p.Sid, recipient: "", type: "status", status: "sent", rawStatus: p.Status, occurredAt: ctx.receivedAt, errorCode: null, errorMessage: null },
+      ]);
+    },
+  });
+
+  it("parses a form body once, before verifying, and hands the same parameters to extract", () => {
+    const p = createProviderRuntime(formToy, { FORM_TOY_TOKEN: "tok", PUBLIC_URL: base });
+    expect(p.contentTypes).toEqual(["application/x-www-form-urlencoded"]);
+    expect(p.methods).toEqual(["POST"]);
+    const body = Buffer.from("Sid=SM1&Status=sent");
+    const headers = { "x-sig": signUrlParams("tok", `${base}/webhooks/form-toy?a=1`, { Sid: "SM1", Status: "sent" }) };
+    const result = p.handle({ body, headers, url: "/webhooks/form-toy?a=1", method: "POST", now: 1234 });
+    expect(result).toMatchObject({ ok: true, id: "SM1:sent", events: [{ occurredAt: 1234, rawStatus: "sent" }] });
+    expect(p.handle({ body: Buffer.from("Sid=%zz"), headers, url: "/webhooks/form-toy?a=1", method: "POST" })).toMatchObject({ ok: false, reason: "bad_encoding" });
+    expect(p.extract(body, { ok: true })).toMatchObject({ ok: true, id: "SM1:sent" });
+  });
+
+  it("refuses to build a provider whose scheme and body format disagree", () => {
+    expect(() => createProviderRuntime(defineProvider({ ...formToy, body: "json" }), { FORM_TOY_TOKEN: "tok", PUBLIC_URL: base })).toThrow(/reads the body as form/);
+  });
+
+  it("a half-configured provider names the variable that is set; an unconfigured one only its own", () => {
+    const variables = (env: Record<string, string>) => {
+      try {
+        createProviderRuntime(formToy, env);
+      } catch (error) {
+        return (error as ProviderConfigError).variables;
+      }
+      return [];
+    };
+    expect(variables({ PUBLIC_URL: base })).toEqual(["FORM_TOY_TOKEN"]);
+    expect(variables({ FORM_TOY_TOKEN: "tok" })).toEqual(expect.arrayContaining(["FORM_TOY_TOKEN", "PUBLIC_URL"]));
+  });
+
+  const cert = generateSnsTestCertificate();
+  const TOPIC = "arn:aws:sns:us-east-1:123456789012:t";
+  const snsToy = defineProvider({
+    id: "sns-toy",
+    config: z.object({ TOPICS: envList() }),
+    contentTypes: ["text/plain", "application/json"],
+    successStatus: 200,
+    signature: (config) => useScheme(snsSignature, { topicArns: config.TOPICS }),
+    handshake: snsHandshake,
+    extract: (_payload, ctx) => (ctx.deliveryId === "bad" ? malformed("bad") : extracted(ctx.deliveryId ?? "", [])),
+  });
+  const envelope = (type: "Notification" | "SubscriptionConfirmation" | "UnsubscribeConfirmation", id = "m-1") =>
+    Buffer.from(
+      JSON.stringify(
+        signSnsMessage(cert, {
+          Type: type,
+          MessageId: id,
+          TopicArn: TOPIC,
+          Message: "{}",
+          Timestamp: new Date(Date.now()).toISOString(),
+          ...(type === "Notification" ? {} : { Token: "t", SubscribeURL: "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t" }),
+        }),
+      ),
+    );
+
+  it("verifies asynchronously only on a certificate miss, runs the handshake hook, passes the success status on", async () => {
+    const served = createSnsTestFetch([cert]);
+    const p = createProviderRuntime(snsToy, { TOPICS: TOPIC }, { fetch: served.fetch });
+    expect(p.successStatus).toBe(200);
+    expect(p.contentTypes).toEqual(["text/plain", "application/json"]);
+    const first = p.handle({ body: envelope("Notification"), headers: {}, url: "/", method: "POST" });
+    expect(first).toBeInstanceOf(Promise);
+    expect(await first).toMatchObject({ ok: true, id: "m-1", events: [] });
+    const second = p.handle({ body: envelope("Notification", "m-2"), headers: {}, url: "/", method: "POST" });
+    expect(second).not.toBeInstanceOf(Promise);
+    expect(await p.handle({ body: envelope("SubscriptionConfirmation"), headers: {}, url: "/", method: "POST" })).toMatchObject({ ok: true, handshake: expect.stringMatching(/confirmed/) });
+    expect(served.calls.filter((c) => c.includes("ConfirmSubscription"))).toHaveLength(1);
+    expect(await p.handle({ body: envelope("UnsubscribeConfirmation"), headers: {}, url: "/", method: "POST" })).toMatchObject({ ok: true, handshake: expect.stringMatching(/Unsubscribe/) });
+  });
+
+  it("never confirms a subscription that does not verify", async () => {
+    const served = createSnsTestFetch([cert]);
+    const p = createProviderRuntime(snsToy, { TOPICS: "arn:aws:sns:us-east-1:123456789012:other" }, { fetch: served.fetch });
+    expect(await p.handle({ body: envelope("SubscriptionConfirmation"), headers: {}, url: "/", method: "POST" })).toMatchObject({ ok: false, reason: "not_allowed" });
+    const forged = JSON.parse(envelope("SubscriptionConfirmation").toString());
+    forged.SubscribeURL = "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=other";
+    const q = createProviderRuntime(snsToy, { TOPICS: TOPIC }, { fetch: served.fetch });
+    expect(await q.handle({ body: Buffer.from(JSON.stringify(forged)), headers: {}, url: "/", method: "POST" })).toMatchObject({ ok: false, reason: "mismatch" });
+    expect(served.calls.filter((c) => c.includes("ConfirmSubscription"))).toHaveLength(0);
+  });
+
+  it("keeps a single-use token claimed when the body is taken in or kept, and hands the release on", () => {
+    const single = defineProvider({
+      id: "single",
+      config: z.object({ SINGLE_KEY: envList() }),
+      signature: (config) =>
+        useScheme(hmac, {
+          secrets: config.SINGLE_KEY,
+          algorithm: "sha256",
+          encoding: "hex",
+          signature: { field: ["sig", "signature"] },
+          timestamp: { field: ["sig", "timestamp"], toleranceSeconds: 300 },
+          nonce: { field: ["sig", "token"], singleUse: true },
+          signed: ["timestamp", "nonce"],
+        }),
+      extract: (payload, ctx) => ((payload as { ok?: boolean }).ok ? extracted("d", []) : malformed(`not ok at ${ctx.receivedAt}`)),
+    });
+    const p = createProviderRuntime(single, { SINGLE_KEY: "k" });
+    const body = (ok: boolean, token: string) =>
+      Buffer.from(JSON.stringify({ ok, sig: { timestamp: "1700000000", token, signature: hmacOf("sha256", "k", ["1700000000", token]).toString("hex") } }));
+    const at = (b: Buffer) => p.handle({ body: b, headers: {}, url: "/", method: "POST", now: 1_700_000_000_000 }) as HandleResult;
+    // Verified but not mappable: the gateway keeps it (a 2xx), so its token stays claimed.
+    expect(at(body(false, "t1"))).toMatchObject({ ok: false, reason: "malformed", verified: { ok: true } });
+    expect(at(body(false, "t1"))).toMatchObject({ ok: false, reason: "replayed" });
+    const taken = at(body(true, "t2"));
+    expect(taken).toMatchObject({ ok: true, release: expect.any(Function) });
+    expect(at(body(true, "t2"))).toMatchObject({ ok: false, reason: "replayed" });
+    if (taken.ok && "release" in taken) taken.release?.();
+    expect(at(body(true, "t2"))).toMatchObject({ ok: true });
   });
 });

@@ -11,3 +11,24 @@ export {
   type Ed25519SignOptions,
   type StandardWebhooksSigner,
 } from "./testing/signers.js";
+export {
+  basicAuthorization,
+  formBody,
+  hmacOf,
+  signUrlParams,
+  signUrlNonce,
+  signPlivoV2,
+  signParamsDigest,
+  signJwtHs256,
+  vonageJwtClaims,
+  generateEcdsaP256TestKey,
+  signEcdsaP256,
+  generateSnsTestCertificate,
+  signSnsMessage,
+  createSnsTestFetch,
+  type BasicCredential,
+  type EcdsaP256TestKey,
+  type SnsTestCertificate,
+  type UnsignedSnsEnvelope,
+} from "./testing/scheme-signers.js";
+export { createSelfSignedCertificate, type SelfSignedCertificateOptions } from "./testing/x509.js";

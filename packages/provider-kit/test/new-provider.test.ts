@@ -29,6 +29,7 @@ describe("new-provider generator", () => {
     expect(result.status).toBe(0);
     const pkgDir = join(dest, "acme-mail");
     expect(files(pkgDir).sort()).toEqual([
+      "README.md",
       "eslint.config.js",
       "fixtures/message-delivered.json",
       "fixtures/message-unknown-type.json",
@@ -51,7 +52,7 @@ describe("new-provider generator", () => {
     const fixtures = loadFixtures(join(pkgDir, "fixtures"));
     expect(fixtures[0]?.expected).toMatchObject({ ok: true, events: [{ provider: "acme-mail" }] });
     expect(result.stdout).toContain('import { acmeMail } from "@floodgate/provider-acme-mail";');
-    expect(result.stdout).toContain("[telnyx, resend, acmeMail];");
+    expect(result.stdout).toContain("append acmeMail to the providers array");
     expect(result.stdout).toContain("ACME_MAIL_WEBHOOK_SECRET");
   });
 

@@ -3,9 +3,11 @@
  * run, on loopback. Writes .bench/results.json and .bench/results.md and prints the table.
  *
  * Knobs: BENCH_SECONDS (5) per throughput run; BENCH_E2E_RATE (5000) and BENCH_E2E_SECONDS (60)
- * for the sustained end-to-end run; BENCH_WORKER_EVENTS (50000) for the worker run.
+ * for the sustained end-to-end run; BENCH_WORKER_EVENTS (50000) for the worker run;
+ * BENCH_ONLY=gateway,schemes,worker,e2e,storage to run some sections only.
  */
 import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,7 +19,15 @@ import { REPO_ROOT, startSystem, type System } from "../harness/system.js";
 import { runOpenLoad } from "../open-load.js";
 import { runLoad } from "../run.js";
 import { planTraffic, type PlannedWebhook } from "../traffic.js";
-import { createWebhookSigner, generateSigningSecrets } from "../webhooks.js";
+import { createProviderRuntime, type ProviderDefinition, type VerifyRequest } from "@floodgate/provider-kit";
+import { createSnsTestFetch, signJwtHs256, vonageJwtClaims } from "@floodgate/provider-kit/signing";
+import { bandwidth } from "@floodgate/provider-bandwidth";
+import { resend } from "@floodgate/provider-resend";
+import { sendgrid } from "@floodgate/provider-sendgrid";
+import { ses } from "@floodgate/provider-ses";
+import { twilio } from "@floodgate/provider-twilio";
+import { vonage } from "@floodgate/provider-vonage";
+import { createWebhookSigner, extraGatewayEnv, generateSigningSecrets, PROVIDER_PROFILES, signedRequest, SNS_FETCH_STUB, type SignedRequest } from "../webhooks.js";
 import { procStats, sampleRss } from "./proc.js";
 import { runWrk, writeRequests } from "./wrk.js";
 
@@ -179,6 +189,88 @@ async function gatewayFigures(dir: string): Promise<void> {
   await withSystem({ workers: 0, gatewayEnv: { FLOODGATE_ED25519: "node" } }, async (s) => {
     const t = await throughput(s, "gw-nodecrypto-telnyx", telnyxReqs);
     add({ section, figure: "Decision: Telnyx with node:crypto Ed25519 instead of libsodium", value: t.rps, unit: "req/s", baseline: { what: "node:crypto ceiling of 1 core", value: nodeCeiling, unit: "verifies/s" }, ratio: t.rps / nodeCeiling });
+  });
+}
+
+/** One signature scheme's bench: the provider that uses it, and its signed requests. */
+interface SchemeBench {
+  scheme: string;
+  provider: string;
+  definition: ProviderDefinition<unknown>;
+  requests: SignedRequest[];
+}
+
+/** `count` distinct signed deliveries of `provider` (a provider that batches: one event per POST). */
+function deliveries(provider: keyof typeof PROVIDER_PROFILES, count: number): SignedRequest[] {
+  const profile = PROVIDER_PROFILES[provider];
+  return Array.from({ length: count }, (_, i) => {
+    const built = profile.build({ messageId: randomUUID(), to: profile.channel === "sms" ? `+1555${String(i).padStart(7, "0")}` : `u${i}@example.com`, status: profile.steps.delivered as string });
+    return signedRequest(signer, provider, built.body);
+  });
+}
+
+/** Vonage Messages API webhooks with a JWT per request (no `jti`, so wrk may cycle through them). */
+function vonageJwtRequests(count: number): SignedRequest[] {
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: count }, () => {
+    const body = JSON.stringify({ message_uuid: randomUUID(), to: "447700900000", from: "AcmeInc", timestamp: new Date().toISOString(), status: "delivered", channel: "sms" });
+    const { jti: _jti, ...claims } = vonageJwtClaims(Buffer.from(body), now);
+    return { path: "/webhooks/vonage", headers: { "content-type": "application/json", authorization: `Bearer ${signJwtHs256(secrets.VONAGE_SIGNATURE_SECRET, claims)}` }, body };
+  });
+}
+
+/** Single-core verifications per second of a provider's scheme over one of its requests (the runtime's verify, as the gateway calls it). */
+async function verifiesPerSecond(definition: ProviderDefinition<unknown>, request: SignedRequest): Promise<number> {
+  const served = createSnsTestFetch([{ url: secrets.LOADTEST_SNS_CERT_URL, pem: Buffer.from(secrets.LOADTEST_SNS_CERT_PEM, "base64").toString(), privateKey: undefined as never, region: "us-east-1" }]);
+  const runtime = createProviderRuntime(definition, { ...secrets } as Record<string, string>, { fetch: served.fetch });
+  const verifyRequest: VerifyRequest = { body: Buffer.from(request.body), headers: request.headers, url: request.path, method: "POST" };
+  const first = await runtime.verify(verifyRequest); // an SNS certificate is fetched (and cached) here
+  if (!first.ok) throw new Error(`${definition.id}: the bench request does not verify: ${first.reason}`);
+  let n = 0;
+  const started = performance.now();
+  while (performance.now() - started < 1500) {
+    for (let i = 0; i < 50; i++) runtime.verify(verifyRequest);
+    n += 50;
+  }
+  return n / ((performance.now() - started) / 1000);
+}
+
+async function schemeFigures(dir: string): Promise<void> {
+  const section = "Gateway, by signature scheme";
+  const benches: SchemeBench[] = [
+    // The reference: Resend's HMAC-SHA256 over the raw body, the cheapest path the gateway has.
+    {
+      scheme: "Standard Webhooks HMAC-SHA256 (reference)",
+      provider: "resend",
+      definition: resend as ProviderDefinition<unknown>,
+      requests: planTraffic({ messages: 10_000, telnyxShare: 0, multiRecipientShare: 0, duplicateShare: 0, reorderShare: 0, openShare: 0 }).webhooks.map((w) => signedRequest(signer, "resend", w.body, { deliveryId: w.deliveryId })),
+    },
+    { scheme: "HMAC-SHA1 over URL + form", provider: "twilio", definition: twilio as ProviderDefinition<unknown>, requests: deliveries("twilio", 20_000) },
+    { scheme: "HTTP Basic", provider: "bandwidth", definition: bandwidth as ProviderDefinition<unknown>, requests: deliveries("bandwidth", 20_000) },
+    { scheme: "HS256 JWT", provider: "vonage", definition: vonage as ProviderDefinition<unknown>, requests: vonageJwtRequests(20_000) },
+    { scheme: "ECDSA P-256", provider: "sendgrid", definition: sendgrid as ProviderDefinition<unknown>, requests: deliveries("sendgrid", 20_000) },
+    { scheme: "RSA (SNS, certificate cached)", provider: "ses", definition: ses as ProviderDefinition<unknown>, requests: deliveries("ses", 4_000) },
+  ];
+  const ceilings = new Map<string, number>();
+  for (const b of benches) ceilings.set(b.scheme, await verifiesPerSecond(b.definition, b.requests[0]!));
+  await withSystem({ workers: 0, gatewayEnv: extraGatewayEnv(secrets), gatewayNodeFlags: ["--import", SNS_FETCH_STUB] }, async (s) => {
+    for (const b of benches) {
+      // Warm the gateway's certificate cache (SNS) before measuring.
+      const warm = b.requests[0]!;
+      await fetch(`${s.gatewayUrl}${warm.path}`, { method: "POST", headers: warm.headers, body: warm.body });
+      const file = await writeRequests(dir, `gw-${b.provider}`, s.gatewayHost, b.requests);
+      const r = await runWrk(s.gatewayUrl, file, dir, { seconds: SECONDS });
+      const ceiling = ceilings.get(b.scheme)!;
+      add({
+        section,
+        figure: `Gateway throughput, ${b.scheme} (${b.provider}), 1 process`,
+        value: r.rps,
+        unit: "req/s",
+        baseline: { what: `${b.scheme} verify ceiling of 1 core`, value: ceiling, unit: "verifies/s" },
+        ratio: r.rps / ceiling,
+        note: `wrk -c256, ${r.non2xx} non-2xx, p99 ${r.latencyMs.p99} ms`,
+      });
+    }
   });
 }
 
@@ -349,6 +441,7 @@ async function main(): Promise<void> {
   const want = (name: string) => !only || only.includes(name);
   try {
     if (want("gateway")) await gatewayFigures(dir);
+    if (want("schemes")) await schemeFigures(dir);
     if (want("worker")) await workerFigures();
     if (want("e2e")) await endToEndFigures();
     if (want("storage")) await storageFigures();

@@ -4,6 +4,8 @@
  * batch. Each ends with the counter invariant and an exact count of applied events.
  */
 import { createTestDatabase } from "@floodgate/db/testing";
+import { encodeEvents } from "@floodgate/provider-kit";
+import { subjectFor } from "@floodgate/queue";
 import { startNatsServer } from "@floodgate/queue/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestPgCluster, type TestPgCluster } from "../harness/pg-cluster.js";
@@ -83,26 +85,50 @@ describe("fault injection", () => {
   it("a poison event in a batch: the others apply, it is retried and then dead-lettered with its reason", async () => {
     sys = await startSystem({ workerEnv: { WEBHOOK_RETRY_ATTEMPTS: "2", WEBHOOK_RETRY_BASE_MS: "100", WEBHOOK_RETRY_MAX_MS: "400", WEBHOOK_FLUSH_INTERVAL: "300" } });
     const s = sys;
-    // PostgreSQL text cannot hold NUL: a bounce whose message carries one can never be stored.
     const { rows } = await s.pool.query<{ id: string }>("INSERT INTO batches (id) VALUES ('poison-batch') RETURNING id");
     expect(rows).toHaveLength(1);
-    const emailIds = Array.from({ length: 50 }, (_, i) => `email-${i}`);
+    const emailIds = Array.from({ length: 60 }, (_, i) => `email-${i}`);
     await s.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) SELECT 'r-' || m, 'poison-batch', 'resend', m FROM unnest($1::text[]) AS m", [emailIds]);
-    const send = (i: number, poison: boolean) => {
+    // Through the gateway: 50 bounces, one of them with a NUL in its message. PostgreSQL text
+    // cannot hold NUL, but the gateway's normalization replaced it: no longer a poison.
+    const send = (i: number) => {
       let body = resendBody({ emailId: emailIds[i]!, type: "email.bounced", to: `u${i}@example.com` });
-      if (poison) body = body.replace("550 5.1.1 user unknown", "550 5.1.1 user\\u0000unknown");
+      if (i === 17) body = body.replace("550 5.1.1 user unknown", "550 5.1.1 user\\u0000unknown");
       return fetch(`${s.gatewayUrl}/webhooks/resend`, { method: "POST", headers: s.signer.resend(body), body });
     };
-    const statuses = await Promise.all(emailIds.map((_, i) => send(i, i === 17).then((r) => r.status)));
+    // Below normalization (published straight to the stream, as a grouped message of ten), the
+    // NUL is still a value the database refuses: email-55 is the poison of its group and batch.
+    const group = emailIds.slice(50).map((m, k) => ({
+      provider: "resend",
+      providerEventId: `msg_direct_${m}`,
+      providerMessageId: m,
+      recipient: `u${50 + k}@example.com`,
+      type: "email.bounced",
+      status: "bounced" as const,
+      rawStatus: "email.bounced",
+      occurredAt: Date.now(),
+      errorCode: "Permanent/General",
+      errorMessage: m === "email-55" ? "550 5.1.1 user\u0000unknown" : "550 5.1.1 user unknown",
+    }));
+    const [statuses] = await Promise.all([
+      Promise.all(emailIds.slice(0, 50).map((_, i) => send(i).then((r) => r.status))),
+      s.queueConnection.js.publish(subjectFor(s.queue.subjectPrefix, "resend", "email.bounced"), encodeEvents(group), { msgID: "poison-group" }),
+    ]);
     expect(statuses.every((st) => st === 202)).toBe(true);
 
     await waitFor("poison dead-lettered", async () => (await s.deadLetterCount()) === 1, 30_000, 200);
-    const bounced = await s.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM recipients WHERE batch_id = 'poison-batch' AND status = 'bounced'");
-    expect(bounced.rows[0]!.n).toBe(49);
-    expect((await s.pool.query("SELECT status FROM recipients WHERE provider_message_id = 'email-17'")).rows[0]).toEqual({ status: "queued" });
+    await waitFor("the others applied", async () => {
+      const bounced = await s.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM recipients WHERE batch_id = 'poison-batch' AND status = 'bounced'");
+      return bounced.rows[0]!.n === 59;
+    }, 15_000, 200);
+    expect((await s.pool.query("SELECT status FROM recipients WHERE provider_message_id = 'email-55'")).rows[0]).toEqual({ status: "queued" });
+    expect((await s.pool.query("SELECT status, error_message FROM recipients WHERE provider_message_id = 'email-17'")).rows[0]).toEqual({
+      status: "bounced",
+      error_message: "550 5.1.1 user\uFFFDunknown",
+    });
     const letters = await (await fetch(`${s.workerUrl(0)}/admin/dead-letters`)).status;
     expect(letters).toBe(503); // admin API is off without ADMIN_TOKEN
-    console.log(`[fault:poison] sent=50 acknowledged=50 applied=49 dead-lettered=${await s.deadLetterCount()}`);
+    console.log(`[fault:poison] webhooks=50 acknowledged=50 published-below-the-gateway=10 applied=59 dead-lettered=${await s.deadLetterCount()}`);
     expect(await scrapeSum(s.workerMetricsUrl(0), "webhook_retries_total")).toBeGreaterThanOrEqual(2);
   }, 120_000);
 });

@@ -8,6 +8,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { encodeEvents } from "@floodgate/provider-kit";
+import { subjectFor } from "@floodgate/queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, httpOk, startProcess, waitFor, type ManagedProcess } from "../harness/processes.js";
 import { runDeliveries } from "../harness/scenario.js";
@@ -74,8 +76,14 @@ describe("observability", () => {
     }
     await sys.pool.query("INSERT INTO batches (id) VALUES ('obs') ON CONFLICT DO NOTHING");
     await sys.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) VALUES ('r-obs', 'obs', 'resend', 'obs-poison')");
-    const poison = resendBody({ emailId: "obs-poison", type: "email.bounced", to: "p@x" }).replace("user unknown", "user\\u0000unknown");
-    expect((await fetch(`${sys.gatewayUrl}/webhooks/resend`, { method: "POST", headers: sys.signer.resend(poison), body: poison })).status).toBe(202);
+    // NUL is a value PostgreSQL text refuses; the gateway's normalization replaces it, so the
+    // poison is published below it, straight to the stream.
+    await sys.queueConnection.js.publish(
+      subjectFor(sys.queue.subjectPrefix, "resend", "email.bounced"),
+      encodeEvents([
+        { provider: "resend", providerEventId: "msg_obs_poison", providerMessageId: "obs-poison", recipient: "p@x", type: "email.bounced", status: "bounced", rawStatus: "email.bounced", occurredAt: Date.now(), errorCode: null, errorMessage: "user\u0000unknown" },
+      ]),
+    );
     // A provider retry: the same delivery twice; the worker's ledger recognizes the second.
     const retried = resendBody({ emailId: "obs-retried", type: "email.sent", to: "r@x" });
     const retryHeaders = sys.signer.resend(retried, "msg_obs_retry");

@@ -5,9 +5,13 @@ import { z } from "zod";
 import { STATUSES, type NormalizedEvent } from "../event.js";
 import type { ExtractFailureReason } from "../extract.js";
 
-/** What a fixture's body should extract to. */
+/**
+ * What a fixture's body should extract to. `unmapped` lists the parts of a multi-event body
+ * the plugin could not map: the reason, and the part's body (a string used byte for byte, or a
+ * JSON value), which the same plugin's extract must refuse alone for the same reason.
+ */
 export type FixtureExpectation =
-  | { ok: true; id: string; events: NormalizedEvent[] }
+  | { ok: true; id: string; events: NormalizedEvent[]; unmapped?: { reason: ExtractFailureReason; body: unknown }[] }
   | { ok: false; reason: ExtractFailureReason };
 
 /**
@@ -43,13 +47,18 @@ const fixtureSchema = z.strictObject({
   deliveryId: z.string().min(1).optional(),
   body: z.unknown().refine((v) => v !== undefined, "body is required"),
   expected: z.discriminatedUnion("ok", [
-    z.strictObject({ ok: z.literal(true), id: z.string().min(1), events: z.array(eventSchema) }),
+    z.strictObject({
+      ok: z.literal(true),
+      id: z.string().min(1),
+      events: z.array(eventSchema),
+      unmapped: z.array(z.strictObject({ reason: z.enum(["malformed", "unsupported_event"]), body: z.unknown() })).optional(),
+    }),
     z.strictObject({ ok: z.literal(false), reason: z.enum(["malformed", "unsupported_event"]) }),
   ]),
 });
 
-/** The exact bytes a fixture's body stands for. */
-export function fixtureBody(fixture: ProviderFixture): Uint8Array {
+/** The exact bytes a fixture's body (or an expected unmapped part's body) stands for. */
+export function fixtureBody(fixture: Pick<ProviderFixture, "body">): Uint8Array {
   return Buffer.from(typeof fixture.body === "string" ? fixture.body : JSON.stringify(fixture.body), "utf8");
 }
 

@@ -124,7 +124,7 @@ describe("resend: mapping", () => {
 
   it("needs the verified svix-id", () => {
     const body = JSON.parse(Buffer.from(fixtureBody(fixtures.find((f) => f.name === "email-delivered")!)).toString());
-    expect(extractResend(body, { provider: "resend", deliveryId: undefined, body: new Uint8Array() })).toMatchObject({ ok: false, reason: "malformed" });
+    expect(extractResend(body, { provider: "resend", deliveryId: undefined, body: new Uint8Array(), receivedAt: 0 })).toMatchObject({ ok: false, reason: "malformed" });
   });
 
   it("property: any mutation of a real payload yields a typed result with well-formed events", () => {
@@ -150,7 +150,7 @@ describe("resend: mapping", () => {
         for (const k of keysPath.slice(0, -1)) node = node[k];
         if (node === null || typeof node !== "object") return;
         node[keysPath[keysPath.length - 1]!] = value;
-        const result = extractResend(body, { provider: "resend", deliveryId: "msg_x", body: new Uint8Array() });
+        const result = extractResend(body, { provider: "resend", deliveryId: "msg_x", body: new Uint8Array(), receivedAt: 0 });
         if (result.ok) result.events.forEach((e) => expectNormalizedEvent(e, "resend"));
         else expect(["malformed", "unsupported_event"]).toContain(result.reason);
       }),

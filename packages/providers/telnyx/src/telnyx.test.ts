@@ -109,7 +109,7 @@ describe("telnyx: mapping", () => {
   it("an unknown recipient status is unsupported_event, not a guess", () => {
     const body = JSON.parse(Buffer.from(fixtureBody(fixtures.find((f) => f.name === "finalized-delivered")!)).toString());
     body.data.payload.to[0].status = "teleported";
-    expect(extractTelnyx(body, { provider: "telnyx", deliveryId: undefined, body: new Uint8Array() })).toMatchObject({
+    expect(extractTelnyx(body, { provider: "telnyx", deliveryId: undefined, body: new Uint8Array(), receivedAt: 0 })).toMatchObject({
       ok: false,
       reason: "unsupported_event",
     });
@@ -139,7 +139,7 @@ describe("telnyx: mapping", () => {
         let node = body;
         for (const k of keysPath.slice(0, -1)) node = node[k];
         node[keysPath[keysPath.length - 1]!] = value;
-        const result = extractTelnyx(body, { provider: "telnyx", deliveryId: undefined, body: new Uint8Array() });
+        const result = extractTelnyx(body, { provider: "telnyx", deliveryId: undefined, body: new Uint8Array(), receivedAt: 0 });
         if (result.ok) result.events.forEach((e) => expectNormalizedEvent(e, "telnyx"));
         else expect(["malformed", "unsupported_event"]).toContain(result.reason);
       }),

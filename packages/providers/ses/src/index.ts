@@ -1,0 +1,2 @@
+export { ses, sesConfig, type SesConfig } from "./provider.js";
+export { extractSes, SES_STATUSES } from "./extract.js";

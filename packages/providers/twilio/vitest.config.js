@@ -1,0 +1,1 @@
+export { default } from "@floodgate/vitest-config";
