@@ -167,7 +167,9 @@ describe("deployed apps", () => {
 
     const migrate = startDeployed("migrate", "migrate", startArgs("migrate", "dist/bin/migrate.js"), { DATABASE_URL: databaseUrl });
     expect(await migrate.exited, migrate.output()).toBe(0);
-    expect(migrate.output()).toMatch(/1 migration\(s\) applied/);
+    const migrations = readdirSync(join(deployed.migrate.dir, "prisma/migrations"), { withFileTypes: true }).filter((d) => d.isDirectory()).length;
+    expect(migrations).toBeGreaterThan(0);
+    expect(migrate.output()).toContain(`${migrations} migration(s) applied, 0 already applied`);
 
     const secrets = generateSigningSecrets();
     const [port, metricsPort, workerPort] = [await freePort(), await freePort(), await freePort()];
