@@ -51,7 +51,9 @@ describe("query strings and params bodies", () => {
     expect(parseBody("params", { body: Buffer.from("a=1"), url: "/v", method: "POST" })).toMatchObject({ ok: true, value: { a: "1" } });
     expect(parseBody("params", { body: Buffer.from("[1]"), url: "/v", method: "POST" })).toMatchObject({ ok: true });
     expect(parseBody("params", { body: Buffer.from("{[1]"), url: "/v", method: "POST" })).toMatchObject({ ok: false });
-    expect(parseBody("json", { body: Buffer.from([0x22, 0xff, 0x22]), url: "/", method: "POST" })).toMatchObject({ ok: false });
+    // Invalid UTF-8 inside a JSON string is text we can keep: it becomes U+FFFD, as in the runtime.
+    expect(parseBody("json", { body: Buffer.from([0x22, 0xff, 0x22]), url: "/", method: "POST" })).toEqual({ ok: true, value: "\ufffd" });
+    expect(parseBody("json", { body: Buffer.from([0x7b, 0xff, 0x7d]), url: "/", method: "POST" })).toMatchObject({ ok: false });
   });
 });
 
