@@ -31,7 +31,8 @@ describe("workers under faults", () => {
     expect(a).toBeGreaterThan(0);
     expect(b).toBeGreaterThan(0);
     const dupes = (await scrapeSum(sys.workerMetricsUrl(0), "webhook_processed_total", 'outcome="duplicate"')) + (await scrapeSum(sys.workerMetricsUrl(1), "webhook_processed_total", 'outcome="duplicate"'));
-    expect(dupes).toBe(0);
+    // Only a webhook resent after its answer timed out can arrive twice (then the ledger drops it).
+    expect(dupes).toBeLessThanOrEqual(run.load.byStatus.timeout ?? 0);
   }, 120_000);
 
   it("SIGTERM to the worker under load loses nothing and double-counts nothing", async () => {
