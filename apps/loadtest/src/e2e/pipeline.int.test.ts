@@ -215,7 +215,8 @@ describe("gateway → JetStream → worker → PostgreSQL", () => {
     expect(res.status).toBe(202);
     const parked = async () => (await sys.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM parked_events WHERE provider_message_id = $1", [messageId])).rows[0]!.n;
     await waitFor("event parked", async () => (await parked()) === 1, 15_000);
-    await waitFor("parked gauge", async () => (await scrapeSum(sys.workerMetricsUrl(0), "webhook_parked_events")) >= 1, 10_000);
+    // The gauge is read every 15 s (a count over parked_events).
+    await waitFor("parked gauge", async () => (await scrapeSum(sys.workerMetricsUrl(0), "webhook_parked_events")) >= 1, 25_000, 250);
 
     await insertRecipients(batch, "telnyx", [messageId]);
     await waitFor("parked event applied", async () => (await row(messageId))?.status === "delivered", 15_000);

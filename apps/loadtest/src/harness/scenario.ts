@@ -102,3 +102,12 @@ export async function settleAndReport(sys: System, run: DeliveryRun, name: strin
   console.log(`[fault:${name}] sent=${report.sent} acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} missing=${missing.length} ledger=${report.ledgerRows}`);
   return report;
 }
+
+/**
+ * HTTP answers of a run other than 2xx (the gateway refusing), by status. Requests the generator
+ * itself could not complete in time on a busy machine (`saturated`, `timeout`, `error`) are not
+ * refusals: the provider retries those, as {@link retryUnacked} does.
+ */
+export function refusals(run: DeliveryRun): Record<string, number> {
+  return Object.fromEntries(Object.entries(run.load.byStatus).filter(([status]) => /^\d+$/.test(status) && !status.startsWith("2")));
+}
