@@ -22,6 +22,7 @@ export { checkPublicUrl, normalizePublicUrl, publicUrlFor, publicUrlVar } from "
 export { createReplayGuard, REPLAY_GUARD_CAPACITY, type ReplayGuard, type ReplayGuardOptions } from "./replay-guard.js";
 export { digestSecret, equalDigests, equalAscii } from "./secret-compare.js";
 export { eventIdOf, digestId } from "./ids.js";
+export { extractArrayItems, type ItemResult } from "./array-body.js";
 export { handshakeDone, handshakeFailed, type HandshakeContext, type HandshakeDone, type HandshakeFailure, type HandshakeResult } from "./handshake.js";
 export { defineProvider, isValidProviderId, defaultContentTypes, type ProviderDefinition } from "./define-provider.js";
 export { sanitizeString, sanitizeEvent, sanitizeExtracted, REPLACEMENT_CHARACTER } from "./sanitize.js";

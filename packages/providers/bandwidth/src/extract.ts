@@ -1,8 +1,5 @@
 import {
-  acknowledged,
-  digestId,
   eventIdOf,
-  extracted,
   isNonEmptyString,
   isRecord,
   malformed,
@@ -10,11 +7,9 @@ import {
   unsupportedEvent,
   type DeliveryStatus,
   type ExtractContext,
-  type ExtractFailure,
   type ExtractResult,
-  type NormalizedEvent,
-  type UnmappedPart,
-  unmappedPart,
+  type ItemResult,
+  extractArrayItems,
 } from "@floodgate/provider-kit";
 
 /** Bandwidth callback `type` → normalized status (providers.md §11). */
@@ -27,10 +22,9 @@ export const BANDWIDTH_STATUSES: ReadonlyMap<string, DeliveryStatus> = new Map<s
 /** Inbound messages: not delivery status, no event. */
 const IGNORED: ReadonlySet<string> = new Set(["message-received"]);
 
-const utf8 = new TextEncoder();
 
 /** One item to one event, `null` for an inbound item, or why it cannot be mapped. */
-function mapItem(item: unknown, context: ExtractContext): NormalizedEvent | null | ExtractFailure {
+function mapItem(item: unknown, context: ExtractContext): ItemResult {
   if (!isRecord(item) || !isNonEmptyString(item.type)) return malformed("an item has no type");
   const type = item.type;
   if (IGNORED.has(type)) return null;
@@ -61,22 +55,5 @@ function mapItem(item: unknown, context: ExtractContext): NormalizedEvent | null
  * mapped becomes an unmapped part (`[item]`), kept by the gateway, without refusing the others.
  */
 export function extractBandwidth(body: unknown, context: ExtractContext): ExtractResult {
-  if (!Array.isArray(body)) return malformed("body is not a JSON array");
-  const events: NormalizedEvent[] = [];
-  const unmapped: UnmappedPart[] = [];
-  const seen = new Set<string>();
-  for (const item of body as unknown[]) {
-    const mapped = mapItem(item, context);
-    if (mapped === null) continue;
-    if ("ok" in mapped) {
-      if (body.length === 1) return mapped;
-      unmapped.push(unmappedPart(mapped, utf8.encode(JSON.stringify([item]))));
-      continue;
-    }
-    if (seen.has(mapped.providerEventId)) continue;
-    seen.add(mapped.providerEventId);
-    events.push(mapped);
-  }
-  const id = digestId(context.body);
-  return events.length === 0 && unmapped.length === 0 ? acknowledged(id) : extracted(id, events, unmapped);
+  return extractArrayItems(body, context, mapItem);
 }

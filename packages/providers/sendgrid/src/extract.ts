@@ -1,7 +1,4 @@
 import {
-  acknowledged,
-  digestId,
-  extracted,
   isNonEmptyString,
   isRecord,
   malformed,
@@ -9,11 +6,9 @@ import {
   unsupportedEvent,
   type DeliveryStatus,
   type ExtractContext,
-  type ExtractFailure,
   type ExtractResult,
-  type NormalizedEvent,
-  type UnmappedPart,
-  unmappedPart,
+  type ItemResult,
+  extractArrayItems,
 } from "@floodgate/provider-kit";
 
 /** SendGrid `event` → normalized status (providers.md §4); `bounce` depends on its `type`. */
@@ -37,10 +32,9 @@ function text(value: unknown): string | null {
   return isNonEmptyString(value) ? value : typeof value === "number" && Number.isFinite(value) ? String(value) : null;
 }
 
-const utf8 = new TextEncoder();
 
 /** One item to one event, `null` for an item with no delivery status, or why it cannot be mapped. */
-function mapItem(item: unknown, context: ExtractContext): NormalizedEvent | null | ExtractFailure {
+function mapItem(item: unknown, context: ExtractContext): ItemResult {
   if (!isRecord(item) || !isNonEmptyString(item.event)) return malformed("an item has no event");
   const event = item.event;
   if (IGNORED.has(event)) return null;
@@ -88,22 +82,5 @@ function mapItem(item: unknown, context: ExtractContext): NormalizedEvent | null
  * The POST's id is a digest of its body.
  */
 export function extractSendgrid(body: unknown, context: ExtractContext): ExtractResult {
-  if (!Array.isArray(body)) return malformed("body is not a JSON array");
-  const events: NormalizedEvent[] = [];
-  const unmapped: UnmappedPart[] = [];
-  const seen = new Set<string>();
-  for (const item of body as unknown[]) {
-    const mapped = mapItem(item, context);
-    if (mapped === null) continue;
-    if ("ok" in mapped) {
-      if (body.length === 1) return mapped;
-      unmapped.push(unmappedPart(mapped, utf8.encode(JSON.stringify([item]))));
-      continue;
-    }
-    if (seen.has(mapped.providerEventId)) continue;
-    seen.add(mapped.providerEventId);
-    events.push(mapped);
-  }
-  const id = digestId(context.body);
-  return events.length === 0 && unmapped.length === 0 ? acknowledged(id) : extracted(id, events, unmapped);
+  return extractArrayItems(body, context, mapItem);
 }
