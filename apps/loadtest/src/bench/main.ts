@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { defaultEd25519Backend, encodeEvents, nodeCryptoBackend, sodiumBackend, type Ed25519Backend, type NormalizedEvent } from "@floodgate/provider-kit";
@@ -29,6 +29,7 @@ import { twilio } from "@floodgate/provider-twilio";
 import { vonage } from "@floodgate/provider-vonage";
 import { createWebhookSigner, extraGatewayEnv, generateSigningSecrets, PROVIDER_PROFILES, signedRequest, SNS_FETCH_STUB, type SignedRequest } from "../webhooks.js";
 import { procStats, sampleRss } from "./proc.js";
+import { add, figures, log, markdown, round } from "./figures.js";
 import { runWrk, writeRequests } from "./wrk.js";
 
 const exec = promisify(execFile);
@@ -39,29 +40,6 @@ const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
 /** Events per queued message in the worker run, as the grouping gateway produces under load. */
 const GROUP = Number(process.env.BENCH_GROUP ?? 32);
 const OUT = resolve(REPO_ROOT, ".bench");
-
-/** One measured figure, with the baseline it is compared to and the goal it is held to. */
-interface Figure {
-  section: string;
-  figure: string;
-  value: number;
-  unit: string;
-  baseline?: { what: string; value: number; unit: string };
-  ratio?: number;
-  goal?: string;
-  met?: boolean;
-  note?: string;
-}
-
-const figures: Figure[] = [];
-const log = (line: string) => console.error(`[bench] ${line}`);
-const round = (n: number, digits = n < 10 ? 2 : n < 100 ? 1 : 0) => Number(n.toFixed(digits));
-
-function add(f: Figure): void {
-  figures.push(f);
-  const ratio = f.ratio !== undefined ? `  ×${f.ratio.toFixed(2)} of ${f.baseline!.what}` : "";
-  log(`${f.figure}: ${round(f.value)} ${f.unit}${ratio}${f.met === undefined ? "" : f.met ? "  ✓" : "  ✗"}`);
-}
 
 const secrets = generateSigningSecrets();
 const signer = createWebhookSigner(secrets);
@@ -416,21 +394,6 @@ async function storageFigures(): Promise<void> {
       });
     });
   }
-}
-
-function markdown(): string {
-  const lines = [
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${new Date().toISOString().slice(0, 16)}Z.`,
-    "",
-    "| figure | value | baseline (same run) | ratio | goal | met |",
-    "|---|---|---|---|---|---|",
-  ];
-  for (const f of figures) {
-    const baseline = f.baseline ? `${f.baseline.what}: ${round(f.baseline.value)} ${f.baseline.unit}` : "";
-    const met = f.met === undefined ? "" : f.met ? "yes" : "**no**";
-    lines.push(`| ${f.figure}${f.note ? ` <br><sub>${f.note}</sub>` : ""} | ${round(f.value)} ${f.unit} | ${baseline} | ${f.ratio !== undefined ? `×${f.ratio.toFixed(2)}` : ""} | ${f.goal ?? ""} | ${met} |`);
-  }
-  return `${lines.join("\n")}\n`;
 }
 
 async function main(): Promise<void> {
