@@ -67,12 +67,13 @@ function createEventPublisher(env: GatewayEnv, queue: QueueConnection, guard: Ca
  * Everything that can fail comes before anything that holds a timer, so a retry leaks nothing.
  */
 async function setUpQueue(queue: QueueConnection, env: GatewayEnv, cfg: QueueConfig, log: Logger): Promise<Live> {
-  await ensureStream(queue.jsm, cfg);
+  await ensureStream(queue.jsm, cfg, queue.server);
   const dlq = deadLetterConfigFor(cfg);
   await ensureDeadLetterStream(queue.jsm, dlq);
   const guard = createCapacityGuard(queue.jsm, cfg.stream, {
     intervalMs: env.CAPACITY_CHECK_MS,
     headroom: env.WEBHOOK_STREAM_HEADROOM_PERCENT / 100,
+    server: queue.server,
     log: log.child({ component: "capacity" }),
   });
   await guard.refresh();

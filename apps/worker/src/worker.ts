@@ -77,7 +77,7 @@ export function openDatabase(env: WorkerEnv, metrics: WorkerMetrics, log: Logger
  */
 export async function prepareStreams(queue: QueueConnection, queueConfig: QueueConfig): Promise<DeadLetterConfig> {
   const dlq = deadLetterConfigFor(queueConfig);
-  await ensureStream(queue.jsm, queueConfig);
+  await ensureStream(queue.jsm, queueConfig, queue.server);
   await ensureConsumer(queue.jsm, queueConfig);
   await ensureDeadLetterStream(queue.jsm, dlq);
   await ensureStrandedSweep(queue.jsm, strandedConfigFor(queueConfig));

@@ -4,6 +4,7 @@ import { createCapacityGuard } from "./capacity-guard.js";
 import { createPublisher } from "./publisher.js";
 import { QueueFullError } from "./errors.js";
 import type { QueueConnection } from "./connect.js";
+import { serverProfile } from "./server-version.js";
 
 function fakeJsm(state: { bytes: number; messages: number }, config = { max_bytes: 10_000, max_msgs: 100 }, fail = false) {
   return {
@@ -33,6 +34,20 @@ describe("capacity guard", () => {
     await guard.refresh();
     expect(guard.full).toBe(false);
     guard.stop();
+  });
+
+  it("applies the headroom only on servers whose byte limit is inexact (below 2.10.5)", async () => {
+    const state = { bytes: 9_600, messages: 10 };
+    const old = createCapacityGuard(fakeJsm(state), "s", { headroom: 0.05, intervalMs: 60_000, server: serverProfile("2.9.10") });
+    const current = createCapacityGuard(fakeJsm(state), "s", { headroom: 0.05, intervalMs: 60_000, server: serverProfile("2.15.2") });
+    await Promise.all([old.refresh(), current.refresh()]);
+    expect(old).toMatchObject({ full: true, reason: "max_bytes" });
+    expect(current.full).toBe(false);
+    state.bytes = 10_000;
+    await current.refresh();
+    expect(current).toMatchObject({ full: true, reason: "max_bytes" });
+    old.stop();
+    current.stop();
   });
 
   it("keeps its last view when the stream cannot be read", async () => {

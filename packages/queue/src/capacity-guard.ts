@@ -1,6 +1,7 @@
 import type { JetStreamManager } from "@nats-io/jetstream";
 import type { QueueFullReason } from "./errors.js";
 import { silentLogger, type QueueLogger } from "./logger.js";
+import type { ServerProfile } from "./server-version.js";
 
 /** Options of {@link createCapacityGuard}. */
 export interface CapacityGuardOptions {
@@ -12,6 +13,12 @@ export interface CapacityGuardOptions {
    * reads (50 k webhooks/s × ~270 B × 0.5 s ≈ 7 MB, well inside 2 % of 1 GiB).
    */
   headroom?: number;
+  /**
+   * The server the stream is on. Where its byte limit is exact (2.10.5+) the headroom is not
+   * needed and not applied: the guard reports full only at max_bytes, as the server refuses.
+   * Unknown (omitted): the headroom applies.
+   */
+  server?: Pick<ServerProfile, "exactByteLimit">;
   log?: QueueLogger;
 }
 
@@ -32,11 +39,13 @@ export interface CapacityGuard {
  * headers only while the store counts whole records, so a publish can squeeze in at the limit
  * and the store then evicts the oldest message (nats-server#4771, fixed in 2.10.5). Refusing
  * inside a headroom keeps the stream out of that window; the message limit (exact on every
- * version) stays the one that binds normally.
+ * version) stays the one that binds normally. On a server without the bug (`options.server`
+ * 2.10.5+) the guard still answers "full" without a round trip, at the limit itself.
  */
 export function createCapacityGuard(jsm: JetStreamManager, stream: string, options: CapacityGuardOptions = {}): CapacityGuard {
-  const headroom = options.headroom ?? 0.02;
-  if (!(headroom >= 0 && headroom < 1)) throw new RangeError(`headroom must be in [0, 1), got ${headroom}`);
+  const configured = options.headroom ?? 0.02;
+  if (!(configured >= 0 && configured < 1)) throw new RangeError(`headroom must be in [0, 1), got ${configured}`);
+  const headroom = options.server?.exactByteLimit ? 0 : configured;
   const log = options.log ?? silentLogger;
   let reason: QueueFullReason | undefined;
   let inflight: Promise<void> | undefined;

@@ -51,4 +51,10 @@ describe("queueConfigFromEnv", () => {
     expect(validateQueueConfig({ ...defaultQueueConfig, duplicateWindowMs: 2, maxAgeMs: 1 })[0]).toMatch(/duplicateWindowMs/);
     expect(validateQueueConfig({ ...defaultQueueConfig, maxAckPending: 0 })[0]).toMatch(/maxAckPending/);
   });
+
+  it("reads the stream compression, s2 by default, and names the variable of a wrong one", () => {
+    expect(defaultQueueConfig.compression).toBe("s2");
+    expect(queueConfigFromEnv({ WEBHOOK_STREAM_COMPRESSION: "none" }).compression).toBe("none");
+    expect(() => queueConfigFromEnv({ WEBHOOK_STREAM_COMPRESSION: "gzip" })).toThrow(/WEBHOOK_STREAM_COMPRESSION: compression must be one of s2, none, got gzip/);
+  });
 });

@@ -26,7 +26,16 @@ export interface QueueConfig {
   ackWaitMs: number;
   /** Server-side delivery limit, a backstop above the worker's own DLQ attempt limit. */
   maxDeliver: number;
+  /**
+   * Stream compression of stored blocks (WEBHOOK_STREAM_COMPRESSION): `s2` or `none`. Sent only
+   * to servers that have it (2.10+); a 2.9 server stores uncompressed whatever this says.
+   */
+  compression: StreamCompression;
 }
+
+/** Values of {@link QueueConfig.compression}. */
+export const STREAM_COMPRESSIONS = ["s2", "none"] as const;
+export type StreamCompression = (typeof STREAM_COMPRESSIONS)[number];
 
 /**
  * Defaults. Sizing notes:
@@ -44,6 +53,8 @@ export interface QueueConfig {
  * - maxAckPending 20 000 = 20 workers × 1 000 unacked each; the server stops delivering at this
  *   cap, so it must be >= workers × per-worker maxPending or it throttles silently.
  * - maxDeliver 10: backstop only; the worker dead-letters earlier on its own attempt count.
+ * - compression s2 on servers that have it (2.10+): stored blocks shrink on disk (README,
+ *   Durability); `max_bytes` and the stream's reported bytes still count uncompressed records.
  */
 export const defaultQueueConfig: Readonly<QueueConfig> = Object.freeze({
   stream: "webhooks",
@@ -58,6 +69,7 @@ export const defaultQueueConfig: Readonly<QueueConfig> = Object.freeze({
   maxAckPending: 20_000,
   ackWaitMs: 30_000,
   maxDeliver: 10,
+  compression: "s2",
 });
 
 /** Environment variables read by {@link queueConfigFromEnv}. */
@@ -73,6 +85,7 @@ export const queueEnvNames = {
   maxAckPending: "WEBHOOK_MAX_ACK_PENDING",
   ackWaitMs: "WEBHOOK_ACK_WAIT_MS",
   maxDeliver: "WEBHOOK_MAX_DELIVER",
+  compression: "WEBHOOK_STREAM_COMPRESSION",
 } as const;
 
 /** The numeric settings that can come from the environment. */
@@ -111,6 +124,7 @@ export function validateQueueConfig(cfg: QueueConfig): string[] {
       problems.push(`${key} must be a positive integer, got ${String(v)}`);
     }
   }
+  if (!STREAM_COMPRESSIONS.includes(cfg.compression)) problems.push(`compression must be one of ${STREAM_COMPRESSIONS.join(", ")}, got ${String(cfg.compression)}`);
   if (cfg.replicas > 5) problems.push(`replicas must be 1..5, got ${cfg.replicas}`);
   if (cfg.duplicateWindowMs > cfg.maxAgeMs) {
     problems.push(`duplicateWindowMs (${cfg.duplicateWindowMs}) must be <= maxAgeMs (${cfg.maxAgeMs})`);
@@ -134,6 +148,7 @@ export function queueConfigFromEnv(
   cfg.stream = str(env[queueEnvNames.stream]) ?? cfg.stream;
   cfg.subjectPrefix = str(env[queueEnvNames.subjectPrefix]) ?? cfg.subjectPrefix;
   cfg.consumer = str(env[queueEnvNames.consumer]) ?? cfg.consumer;
+  cfg.compression = (str(env[queueEnvNames.compression]) as StreamCompression | undefined) ?? cfg.compression;
   for (const key of NUMERIC_ENV) {
     const raw = str(env[queueEnvNames[key]]);
     if (raw === undefined) continue;

@@ -3,6 +3,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { errors } from "@nats-io/nats-core";
 import { QueueConfigError, QueueUnavailableError } from "./errors.js";
 import { silentLogger, type QueueLogger } from "./logger.js";
+import { serverProfile, type ServerProfile } from "./server-version.js";
 
 /** Options of {@link connectQueue}. */
 export interface ConnectQueueOptions {
@@ -22,6 +23,11 @@ export interface QueueConnection {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /**
+   * What the server this connection is on can do, from the version it announced (read at each
+   * access: after a reconnect it describes the server reconnected to).
+   */
+  readonly server: ServerProfile;
   /** False between a disconnect and the next reconnect, and after close. */
   isConnected(): boolean;
   /** Flushes pending acks/publishes, unsubscribes, then closes. Use on graceful shutdown. */
@@ -160,7 +166,7 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
     await nc.close();
     throw err;
   }
-  log.info({ nats: "connect", server: nc.getServer(), name: options.name }, "nats connected");
+  log.info({ nats: "connect", server: nc.getServer(), version: nc.info?.version, name: options.name }, "nats connected");
   const state = watchConnection(nc, log);
   void nc.closed().then((err) => {
     if (err) log.error({ err }, "nats connection closed with error");
@@ -169,6 +175,9 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
     nc,
     js: jetstream(nc, { timeout }),
     jsm,
+    get server() {
+      return serverProfile(nc.info?.version);
+    },
     isConnected: state.isConnected,
     drain: () => nc.drain(),
     close: () => nc.close(),

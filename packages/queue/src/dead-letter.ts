@@ -37,7 +37,12 @@ export function deadLetterConfigFor(cfg: QueueConfig): DeadLetterConfig {
  * the message simply stays in the work queue instead of something being deleted.
  */
 export async function ensureDeadLetterStream(jsm: JetStreamManager, dlq: DeadLetterConfig): Promise<void> {
-  const want: Partial<StreamConfig> & { name: string } = {
+  await addOrUpdateStream(jsm, deadLetterStreamConfigFor(dlq));
+}
+
+/** The JetStream config of the dead-letter stream (see {@link ensureDeadLetterStream}). */
+export function deadLetterStreamConfigFor(dlq: DeadLetterConfig): Partial<StreamConfig> & { name: string } {
+  return {
     name: dlq.stream,
     subjects: [`${dlq.subjectPrefix}.>`],
     retention: RetentionPolicy.Limits,
@@ -48,7 +53,6 @@ export async function ensureDeadLetterStream(jsm: JetStreamManager, dlq: DeadLet
     duplicate_window: nanos(120_000),
     discard: DiscardPolicy.New,
   };
-  await addOrUpdateStream(jsm, want);
 }
 
 /** Header names carried by every dead letter. */

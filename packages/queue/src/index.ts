@@ -8,7 +8,9 @@ export type {
   QueueConnectorState,
 } from "./connect.js";
 export { defaultQueueConfig, queueConfigFromEnv, queueEnvNames, streamSubject, validateQueueConfig } from "./config.js";
-export type { QueueConfig } from "./config.js";
+export type { QueueConfig, StreamCompression } from "./config.js";
+export { STREAM_COMPRESSIONS } from "./config.js";
+export { parseServerVersion, serverProfile, versionAtLeast, type ServerProfile } from "./server-version.js";
 export { ensureStream, streamConfigFor } from "./stream.js";
 export { ensureConsumer, consumerConfigFor } from "./consumer-setup.js";
 export { createPublisher, messageByteLimit, DEFAULT_MAX_PAYLOAD, HEADER_RESERVE_BYTES } from "./publisher.js";
@@ -34,6 +36,7 @@ export type { JsMsg } from "@nats-io/jetstream";
 export { addOrUpdateStream } from "./stream.js";
 export {
   deadLetterConfigFor,
+  deadLetterStreamConfigFor,
   ensureDeadLetterStream,
   deadLetter,
   getDeadLetter,
@@ -61,6 +64,8 @@ export {
 } from "./dead-letter.js";
 export {
   strandedConfigFor,
+  strandedStreamConfigFor,
+  sweeperConsumerConfigFor,
   ensureStrandedSweep,
   startStrandedSweeper,
   moveStranded,

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, RetentionPolicy, StorageType, type ConsumerConfig, type JetStreamManager, type JsMsg, type StreamConfig } from "@nats-io/jetstream";
 import { headers as createHeaders, nanos } from "@nats-io/nats-core";
 import type { QueueConfig } from "./config.js";
 import type { QueueConnection } from "./connect.js";
@@ -39,9 +39,9 @@ export function maxDeliveriesSubject(stream: string, consumer: string): string {
   return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`;
 }
 
-/** Creates (or updates) the advisory stream and its sweeper consumer. */
-export async function ensureStrandedSweep(jsm: JetStreamManager, cfg: StrandedConfig): Promise<void> {
-  const want: Partial<StreamConfig> & { name: string } = {
+/** The JetStream config of the advisory stream that keeps MAX_DELIVERIES advisories. */
+export function strandedStreamConfigFor(cfg: StrandedConfig): Partial<StreamConfig> & { name: string } {
+  return {
     name: cfg.advisoryStream,
     subjects: [maxDeliveriesSubject(cfg.stream, cfg.consumer)],
     retention: RetentionPolicy.Workqueue,
@@ -49,13 +49,17 @@ export async function ensureStrandedSweep(jsm: JetStreamManager, cfg: StrandedCo
     num_replicas: cfg.replicas,
     max_age: nanos(14 * 86_400_000),
   };
-  await addOrUpdateStream(jsm, want);
-  await jsm.consumers.add(cfg.advisoryStream, {
-    durable_name: cfg.sweeper,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
-  });
+}
+
+/** The durable consumer every worker sweeps the advisory stream with. */
+export function sweeperConsumerConfigFor(cfg: StrandedConfig): Partial<ConsumerConfig> & { durable_name: string } {
+  return { durable_name: cfg.sweeper, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, ack_wait: nanos(30_000) };
+}
+
+/** Creates (or updates) the advisory stream and its sweeper consumer. */
+export async function ensureStrandedSweep(jsm: JetStreamManager, cfg: StrandedConfig): Promise<void> {
+  await addOrUpdateStream(jsm, strandedStreamConfigFor(cfg));
+  await jsm.consumers.add(cfg.advisoryStream, sweeperConsumerConfigFor(cfg));
 }
 
 /** What the server says in a MAX_DELIVERIES advisory (io.nats.jetstream.advisory.v1.max_deliver). */
