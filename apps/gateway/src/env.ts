@@ -1,4 +1,14 @@
 import { enumVar, intVar, parseEnv, stringVar, urlVar } from "@floodgate/service";
+import { z } from "zod";
+
+/** An optional http(s) URL; blank means unset. */
+function optionalHttpUrl() {
+  return z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === "" ? undefined : s.trim()))
+    .refine((s) => s === undefined || (/^https?:\/\//.test(s) && URL.canParse(s)), { message: "expected a URL starting with http:// or https://" });
+}
 
 /**
  * The gateway's configuration, read once from the environment. Provider secrets
@@ -12,6 +22,11 @@ export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env) {
       HOST: stringVar("0.0.0.0", /^[0-9a-fA-F.:]+$|^localhost$/, "an IP address to listen on"),
       METRICS_PORT: intVar(6001, 0, 65535),
       NATS_URL: urlVar("nats://127.0.0.1:4222", ["nats:", "tls:"]),
+      /**
+       * nats-server's monitoring endpoint (`http: 8222` in its config), e.g. http://nats:8222: the
+       * durability line at start reads the server's sync setting from its /varz.
+       */
+      NATS_MONITOR_URL: optionalHttpUrl(),
       /** While NATS cannot be reached, "waiting for NATS" is logged this often, ms. */
       NATS_WAIT_LOG_MS: intVar(10_000, 100, 600_000),
       /** Largest webhook body accepted; 1 MiB covers every provider's largest payload. */

@@ -13,10 +13,12 @@ import {
   ensureStream,
   keepRawDeadLetter,
   messageByteLimit,
+  readDurability,
   type CapacityGuard,
   type QueueConfig,
   type QueueConnection,
   type QueueConnector,
+  type StreamInfo,
 } from "@floodgate/queue";
 import type { Logger, ReadinessCheck } from "@floodgate/service";
 import type { GatewayEnv } from "./env.js";
@@ -62,12 +64,23 @@ function createEventPublisher(env: GatewayEnv, queue: QueueConnection, guard: Ca
 }
 
 /**
+ * Says at start what a 2xx means on this deployment (version, replicas, sync setting: README,
+ * Durability); a warning when one machine's power loss can lose acknowledged webhooks.
+ */
+async function logDurability(queue: QueueConnection, stream: StreamInfo, env: GatewayEnv, log: Logger): Promise<void> {
+  const d = await readDurability(queue.server, stream, env.NATS_MONITOR_URL);
+  const line = { nats: "durability", stream: stream.config.name, ...d };
+  if (d.atRisk) log.warn(line, `a 2xx means the webhook is ${d.ackMeans}; a single node needs sync_interval: always (nats-server 2.10+; README, Durability)`);
+  else log.info(line, `a 2xx means the webhook is ${d.ackMeans}`);
+}
+
+/**
  * Runs once NATS answers: the work stream and the dead-letter stream exist (created if needed),
  * the capacity guard reads the fill level, the publishers know the server's message limit.
  * Everything that can fail comes before anything that holds a timer, so a retry leaks nothing.
  */
 async function setUpQueue(queue: QueueConnection, env: GatewayEnv, cfg: QueueConfig, log: Logger): Promise<Live> {
-  await ensureStream(queue.jsm, cfg, queue.server);
+  const stream = await ensureStream(queue.jsm, cfg, queue.server);
   const dlq = deadLetterConfigFor(cfg);
   await ensureDeadLetterStream(queue.jsm, dlq);
   const guard = createCapacityGuard(queue.jsm, cfg.stream, {
@@ -90,6 +103,7 @@ async function setUpQueue(queue: QueueConnection, env: GatewayEnv, cfg: QueueCon
   }
   // Dead letters get a publisher of their own: the capacity guard watches the work stream only.
   const dlqPublisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: 64, maxBytes });
+  await logDurability(queue, stream, env, log);
   log.info({ stream: cfg.stream, deadLetters: dlq.stream, messageLimit: maxBytes, server: queue.nc.getServer() }, "gateway connected to NATS: accepting webhooks");
   return {
     publisher: createEventPublisher(env, queue, guard, maxBytes),

@@ -32,7 +32,7 @@ export {
   type QueueFullReason,
   type QueueUnavailableReason,
 } from "./errors.js";
-export type { JsMsg } from "@nats-io/jetstream";
+export type { JsMsg, StreamInfo } from "@nats-io/jetstream";
 export { addOrUpdateStream } from "./stream.js";
 export {
   deadLetterConfigFor,
@@ -75,3 +75,4 @@ export {
 } from "./stranded.js";
 export { createCapacityGuard, type CapacityGuard, type CapacityGuardOptions } from "./capacity-guard.js";
 export { createGroupingPublisher, type GroupingPublisher, type GroupingPublisherOptions } from "./grouping-publisher.js";
+export { describeDurability, readDurability, type Durability } from "./durability.js";

@@ -1,7 +1,7 @@
 // Helpers for *.int.test.ts: unique stream/subject/consumer names on the shared server, and a
 // throwaway nats-server for tests that must kill or freeze the server.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,6 +55,8 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 export interface TestNatsServer {
   url: string;
   port: number;
+  /** The monitoring endpoint (`http://127.0.0.1:<port>`), when started with `monitor`. */
+  monitorUrl?: string;
   /** The current server process (replaced by restart). */
   readonly process: ChildProcess;
   /** SIGKILL, keeping the store dir. */
@@ -65,14 +67,32 @@ export interface TestNatsServer {
   stop(): Promise<void>;
 }
 
-export async function startNatsServer(): Promise<TestNatsServer> {
+/** Options of {@link startNatsServer}. */
+export interface TestNatsServerOptions {
+  /** Server config file text (e.g. a `jetstream { sync_interval: always }` block); flags win. */
+  config?: string;
+  /** Also serve the monitoring endpoint (/varz, /jsz) on a free port. */
+  monitor?: boolean;
+}
+
+/** The nats-server binary tests start: NATS_SERVER_BIN (set per vitest project) or the one on PATH. */
+export const natsServerBin = process.env.NATS_SERVER_BIN || "nats-server";
+
+export async function startNatsServer(options: TestNatsServerOptions = {}): Promise<TestNatsServer> {
   const port = await freePort();
+  const monitorPort = options.monitor ? await freePort() : undefined;
   const dir = await mkdtemp(join(tmpdir(), "fg-nats-"));
-  const bin = process.env.NATS_SERVER_BIN ?? "nats-server";
+  const bin = natsServerBin;
+  const args = ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir];
+  if (monitorPort !== undefined) args.push("-m", String(monitorPort));
+  if (options.config !== undefined) {
+    await writeFile(join(dir, "nats.conf"), options.config);
+    args.push("-c", join(dir, "nats.conf"));
+  }
   let child: ChildProcess;
   let exited: Promise<void>;
   const spawnServer = async (): Promise<void> => {
-    child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+    child = spawn(bin, args, { stdio: "ignore" });
     exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
     await waitForPort(port, 10_000);
   };
@@ -87,6 +107,7 @@ export async function startNatsServer(): Promise<TestNatsServer> {
   return {
     url: `127.0.0.1:${port}`,
     port,
+    ...(monitorPort === undefined ? {} : { monitorUrl: `http://127.0.0.1:${monitorPort}` }),
     get process() {
       return child;
     },
