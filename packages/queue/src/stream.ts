@@ -39,6 +39,9 @@ export function streamConfigFor(cfg: QueueConfig, server: ServerProfile = server
     // the oldest messages silently (nats.md §2).
     discard: DiscardPolicy.New,
     discard_new_per_subject: true,
+    // Direct get (any replica answers reads by sequence): what `nats stream view` needs to page a
+    // work-queue stream (the README's runbook; refused without it).
+    allow_direct: true,
   };
 }
 

@@ -31,6 +31,7 @@ import { createWebhookSigner, extraGatewayEnv, generateSigningSecrets, PROVIDER_
 import { procStats, sampleRss } from "./proc.js";
 import { add, figures, log, markdown, round } from "./figures.js";
 import { runWrk, writeRequests } from "./wrk.js";
+import { durabilityFigures } from "./durability.js";
 
 const exec = promisify(execFile);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -408,6 +409,7 @@ async function main(): Promise<void> {
     if (want("worker")) await workerFigures();
     if (want("e2e")) await endToEndFigures();
     if (want("storage")) await storageFigures();
+    if (want("durability")) await durabilityFigures();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

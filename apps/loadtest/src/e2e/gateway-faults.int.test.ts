@@ -58,6 +58,9 @@ describe("gateway under queue faults", () => {
   });
 
   it("a full stream refuses new webhooks with 503 queue_full instead of deleting queued ones", async () => {
+    // The restart above: the test's own connection may still be waiting to reconnect (a request
+    // buffered meanwhile is lost to nats.js's reconnect and times out, on every server version).
+    await waitFor("the test's connection is back", () => sys.queueConnection.isConnected(), 20_000, 100);
     const first = (await sys.queueConnection.jsm.streams.info(sys.queue.stream)).state.first_seq;
     let full: Awaited<ReturnType<typeof send>> | undefined;
     for (let i = 0; i < 100 && !full; i++) {
