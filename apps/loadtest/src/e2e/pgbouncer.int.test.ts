@@ -53,6 +53,6 @@ describe("the pipeline through PgBouncer (transaction mode)", () => {
 describe("database faults through PgBouncer: it stays up while PostgreSQL goes away", () => {
   const fx = faultFixture();
   it("connections terminated and the server stopped under load: the worker stays up, holds the work while PgBouncer answers for the server, every event applies exactly once", async () => {
-    await databaseChaos(fx, { rounds: 2, pgbouncer: true });
+    await databaseChaos(fx, { rounds: 3, pgbouncer: true });
   }, 300_000);
 });

@@ -120,5 +120,13 @@ export async function databaseChaos(fx: FaultFixture, options: { rounds: number;
   expect(terminations).toBeGreaterThan(Math.floor((20 * options.rounds) / 3));
   expect(stops).toBeGreaterThan(0);
   expect(await scrapeSum(s.workerMetricsUrl(0), "webhook_processed_total", 'outcome="dead_lettered"')).toBe(0);
+  if (s.pgbouncer) {
+    // PgBouncer answered for the missing server with errors of its own, and the worker held the
+    // work through them (classified unavailable) instead of retrying or dead-lettering events.
+    console.log(`[fault:pg-chaos-pgbouncer] pooler errors: ${JSON.stringify(Object.fromEntries(s.pgbouncer.poolerErrors))}`);
+    expect(s.pgbouncer.poolerErrors.size).toBeGreaterThan(0);
+    expect(await scrapeSum(s.workerMetricsUrl(0), "webhook_held_batches_total")).toBeGreaterThan(0);
+    expect(await scrapeSum(s.workerMetricsUrl(0), "webhook_retries_total")).toBe(0);
+  }
   await waitFor("worker ready again", () => httpOk(`${s.workerUrl(0)}/readyz`), 20_000);
 }

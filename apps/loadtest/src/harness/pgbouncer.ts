@@ -21,6 +21,8 @@ export interface PgBouncerOptions {
 export interface TestPgBouncer {
   readonly port: number;
   readonly process: ManagedProcess;
+  /** Errors PgBouncer sent its clients itself (its "pooler error" log lines), by message. */
+  readonly poolerErrors: ReadonlyMap<string, number>;
   /** A connection URL for database `db` through PgBouncer (user postgres, trust). */
   url(db?: string): string;
   /** Rewrites a URL of the server behind it (same user and database) to go through PgBouncer. */
@@ -87,7 +89,13 @@ export async function startPgBouncer(options: PgBouncerOptions = {}): Promise<Te
   await writeFile(join(dir, "userlist.txt"), '"postgres" ""\n');
   // Read again by the postgres user it switches to, on a reload.
   await chmod(dir, 0o755);
-  const proc = startProcess("pgbouncer", bin, [join(dir, "pgbouncer.ini")]);
+  const poolerErrors = new Map<string, number>();
+  const proc = startProcess("pgbouncer", bin, [join(dir, "pgbouncer.ini")], {
+    onLine(line) {
+      const m = /pooler error: (.*)$/.exec(line);
+      if (m) poolerErrors.set(m[1]!, (poolerErrors.get(m[1]!) ?? 0) + 1);
+    },
+  });
   const dispose = async () => {
     await proc.stop("SIGINT", 5000);
     await rm(dir, { recursive: true, force: true });
@@ -100,6 +108,7 @@ export async function startPgBouncer(options: PgBouncerOptions = {}): Promise<Te
   return {
     port,
     process: proc,
+    poolerErrors,
     url,
     through(serverUrl) {
       const u = new URL(serverUrl);
