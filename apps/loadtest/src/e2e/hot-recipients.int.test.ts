@@ -76,7 +76,7 @@ function expectedRow(events: NormalizedEvent[]) {
 /** Every event once or twice (a third of them), shuffled, in messages of 1 to 40; a tenth of the messages published twice. */
 async function publishShuffled(events: NormalizedEvent[]): Promise<number> {
   const copies = shuffle(events.flatMap((e, i) => (i % 3 === 0 ? [e, e] : [e])));
-  const publisher = createPublisher(sys.queueConnection, { maxInFlight: 64 });
+  const publisher = createPublisher(sys.queueConnection, { maxInFlight: 64, timeoutMs: 30_000 });
   const sends: Promise<unknown>[] = [];
   let messages = 0;
   for (let i = 0; i < copies.length; ) {
@@ -89,6 +89,7 @@ async function publishShuffled(events: NormalizedEvent[]): Promise<number> {
       sends.push(publisher.publish(subjectFor(sys.queue.subjectPrefix, "telnyx", "message.finalized"), encodeEvents(part), randomUUID()));
       messages++;
     }
+    if (sends.length >= 256) await Promise.all(sends.splice(0));
   }
   await Promise.all(sends);
   return messages;
