@@ -105,6 +105,9 @@ export async function databaseChaos(fx: FaultFixture, options: { rounds: number;
       chaos = true;
       injecting = inject();
     });
+    // A busy machine can end the load before many faults landed: the chaos goes on (on the
+    // backlog the worker is still applying) until this round has had its share.
+    await waitFor("7 terminations this round", () => terminations >= 7 * (round + 1), 60_000);
     await fx.stopChaos();
     // The gateway never touches the database: it refused nothing. (What a busy machine kept the
     // generator from sending in time, the provider sends again.)
@@ -117,7 +120,7 @@ export async function databaseChaos(fx: FaultFixture, options: { rounds: number;
     expect(worker.child.signalCode).toBeNull();
   }
   console.log(`[fault:pg-chaos${options.pgbouncer ? "-pgbouncer" : ""}] rounds=${options.rounds} terminations=${terminations} server-stops=${stops}`);
-  expect(terminations).toBeGreaterThan(Math.floor((20 * options.rounds) / 3));
+  expect(terminations).toBeGreaterThanOrEqual(7 * options.rounds);
   expect(stops).toBeGreaterThan(0);
   expect(await scrapeSum(s.workerMetricsUrl(0), "webhook_processed_total", 'outcome="dead_lettered"')).toBe(0);
   if (s.pgbouncer) {
