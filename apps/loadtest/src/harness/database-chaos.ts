@@ -75,6 +75,7 @@ export async function databaseChaos(fx: FaultFixture, options: { rounds: number;
     // transactions and between the queries of one: a backend terminated every few hundred ms,
     // the server stopped (fast or as a crash) for up to two seconds now and then.
     let chaos = false;
+    const [terminationsBefore, stopsBefore] = [terminations, stops];
     let injecting: Promise<void> = Promise.resolve();
     const inject = async () => {
       while (chaos) {
@@ -106,8 +107,8 @@ export async function databaseChaos(fx: FaultFixture, options: { rounds: number;
       injecting = inject();
     });
     // A busy machine can end the load before many faults landed: the chaos goes on (on the
-    // backlog the worker is still applying) until this round has had its share.
-    await waitFor("7 terminations this round", () => terminations >= 7 * (round + 1), 60_000);
+    // backlog the worker is still applying) until this round has had its share of both kinds.
+    await waitFor("7 terminations and a server stop this round", () => terminations - terminationsBefore >= 7 && stops > stopsBefore, 60_000);
     await fx.stopChaos();
     // The gateway never touches the database: it refused nothing. (What a busy machine kept the
     // generator from sending in time, the provider sends again.)
