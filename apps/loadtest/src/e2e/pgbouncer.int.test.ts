@@ -54,5 +54,5 @@ describe("database faults through PgBouncer: it stays up while PostgreSQL goes a
   const fx = faultFixture();
   it("connections terminated and the server stopped under load: the worker stays up, holds the work while PgBouncer answers for the server, every event applies exactly once", async () => {
     await databaseChaos(fx, { rounds: 3, pgbouncer: true });
-  }, 300_000);
+  }, 420_000);
 });
