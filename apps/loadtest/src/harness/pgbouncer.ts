@@ -97,7 +97,7 @@ export async function startPgBouncer(options: PgBouncerOptions = {}): Promise<Te
     },
   });
   const dispose = async () => {
-    await proc.stop("SIGINT", 5000);
+    await proc.stop("SIGTERM", 5000); // immediate shutdown (SIGINT would wait for clients)
     await rm(dir, { recursive: true, force: true });
   };
   await waitFor("pgbouncer listening", () => portOpen(port), 10_000).catch(async (err: unknown) => {
