@@ -54,8 +54,10 @@ export function freePort() {
   });
 }
 
-/** Says loudly, once per run, that only the shared server is tested. */
+/** Says loudly, once per run (vitest may load the config more than once), that only the shared server is tested. */
 export function warnOnlyShared(sharedName, why) {
+  if (process.env.FLOODGATE_WARNED_ONLY_SHARED) return;
+  process.env.FLOODGATE_WARNED_ONLY_SHARED = "1";
   const lines = [
     `ONLY ${sharedName} IS TESTED: ${why}.`,
     "Build the current nats-server with `bash scripts/bootstrap.sh tools` (needs Go) to test both.",
