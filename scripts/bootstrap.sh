@@ -165,6 +165,12 @@ tool_current() { [ -x "$1" ] && [ "$("$1" --version 2>/dev/null)" = "$2" ]; }
 
 step_tools() {
   local bin=$TOOLS_DIR/bin
+  # A symlink that leads nowhere (a worktree's link committed by accident) would make every
+  # build below fail: replace it with a folder of our own.
+  if [ -L "$TOOLS_DIR" ] && [ ! -d "$TOOLS_DIR" ]; then
+    loud "${TOOLS_DIR#"$REPO"/} is a symlink to nowhere (-> $(readlink "$TOOLS_DIR")): replaced by a folder."
+    rm "$TOOLS_DIR"
+  fi
   local server_ok='' cli_ok=''
   tool_current "$bin/nats-server" "nats-server: $NATS_SERVER_VERSION" && server_ok=1
   tool_current "$bin/nats" "$NATSCLI_VERSION" && cli_ok=1
