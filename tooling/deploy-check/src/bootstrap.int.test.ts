@@ -235,6 +235,17 @@ esac
     expect(goCalls(sandbox).slice(2)).toEqual([`GOBIN=${bin} go install github.com/nats-io/nats-server/v2@${serverVersion}`]);
   }, 60_000);
 
+  it("replaces a tools symlink that leads nowhere (a worktree's link committed by accident) with a folder, loudly, and builds into it", async () => {
+    const sandbox = await makeSandbox();
+    const go = stubGo(sandbox);
+    const tools = join(sandbox.dir, "tools");
+    symlinkSync(tools, tools); // -> itself, as main's .tools once was
+    const run = runBootstrap(sandbox, ["tools"], { FLOODGATE_GO: go });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/!! .*tools is a symlink to nowhere .*: replaced by a folder/);
+    expect(execFileSync(join(tools, "bin", "nats-server"), ["--version"], { encoding: "utf8" }).trim()).toBe(`nats-server: ${serverVersion}`);
+  }, 60_000);
+
   it("says loudly, without failing, that only Debian's nats-server will be tested when Go is missing", async () => {
     const sandbox = await makeSandbox();
     const run = runBootstrap(sandbox, ["tools"], { FLOODGATE_GO: join(sandbox.dir, "no-go-here") });
