@@ -33,7 +33,7 @@ export interface SystemOptions {
   secrets?: SigningSecrets;
   /**
    * Workers reach the database through a PgBouncer of this system's own, in transaction-pooling
-   * mode (with `DATABASE_PREPARED_STATEMENTS=off`); assertions still use the server directly.
+   * mode, with the worker's settings unchanged but for `DATABASE_URL`; assertions still use the server directly.
    */
   pgbouncer?: boolean;
 }
@@ -82,7 +82,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   pool.on("error", () => undefined);
   pool.on("connect", (client) => guardClient(client));
   const pgbouncer = options.pgbouncer ? await startPgBouncer({ serverPort: Number(new URL(database.url).port || 5432) }) : undefined;
-  const workerDatabase = pgbouncer ? { DATABASE_URL: pgbouncer.through(database.url), DATABASE_PREPARED_STATEMENTS: "off" } : { DATABASE_URL: database.url };
+  const workerDatabase = pgbouncer ? { DATABASE_URL: pgbouncer.through(database.url) } : { DATABASE_URL: database.url };
   const secrets = options.secrets ?? generateSigningSecrets();
   const queueConnection = await connectQueue({ servers: natsUrl, name: "floodgate-test-harness" });
   const [port, metricsPort] = [await freePort(), await freePort()];
