@@ -20,8 +20,8 @@ import { REPO_ROOT } from "./repo.js";
 const SCRIPT = join(REPO_ROOT, "scripts/bootstrap.sh");
 const HIDDEN = /^(nats-server|nats|pg_.*|psql|postgres|initdb|pgbouncer|go|gofmt|apt-get|apt)$/;
 const canInstall =
-  process.getuid?.() === 0 && existsSync("/usr/bin/pg_createcluster") && existsSync("/usr/sbin/nats-server") && existsSync("/usr/lib/postgresql");
-if (!canInstall) console.warn("!! bootstrap install branch NOT tested: needs root, Debian's postgresql-common and nats-server on this machine");
+  process.getuid?.() === 0 && existsSync("/usr/bin/pg_createcluster") && existsSync("/usr/sbin/nats-server") && existsSync("/usr/sbin/pgbouncer") && existsSync("/usr/lib/postgresql");
+if (!canInstall) console.warn("!! bootstrap install branch NOT tested: needs root, Debian's postgresql-common, nats-server and pgbouncer on this machine");
 
 interface Sandbox {
   dir: string;
