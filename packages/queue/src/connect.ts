@@ -6,7 +6,7 @@ import { silentLogger, type QueueLogger } from "./logger.js";
 
 /** Options of {@link connectQueue}. */
 export interface ConnectQueueOptions {
-  /** One or more `host:port` URLs; give every cluster node. */
+  /** One or more `host:port` URLs (an array, or comma-separated); give every cluster node. */
   servers: string | string[];
   /** Connection name shown in the server's /connz and logs, e.g. "floodgate-gateway". */
   name: string;
@@ -184,7 +184,8 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
  */
 export function createQueueConnector(options: QueueConnectorOptions): QueueConnector {
   const log = options.log ?? silentLogger;
-  const servers = Array.isArray(options.servers) ? options.servers : options.servers.split(",");
+  // nats.js takes a string as one server: "a,b" would be a single, unparseable URL.
+  const servers = (Array.isArray(options.servers) ? options.servers : options.servers.split(",")).map((s) => s.trim()).filter(Boolean);
   const retryMs = options.retryMs ?? 2_000;
   const since = Date.now();
   let state: QueueConnectorState = "connecting";
@@ -230,7 +231,7 @@ export function createQueueConnector(options: QueueConnectorOptions): QueueConne
 
   async function connectOnce(): Promise<QueueConnection | undefined> {
     try {
-      return await openQueueConnection(options, log);
+      return await openQueueConnection({ ...options, servers }, log);
     } catch (err) {
       if (FATAL_CONNECT_ERRORS.some((E) => err instanceof E)) throw err;
       attempts++;
