@@ -30,6 +30,11 @@ export interface QueueConnection {
   close(): Promise<void>;
   /** Resolves when the connection is closed for good, with the error if it failed. */
   closed(): Promise<void | Error>;
+  /**
+   * Drops the connection to the current server and reconnects to another of the list (for a
+   * server that holds the connection open but answers nothing: a hung node).
+   */
+  switchServer(reason: string): void;
 }
 
 /** Something whose connectedness a publisher can ask about without a round trip. */
@@ -137,6 +142,10 @@ function describeError(err: unknown): string {
 /** One connection attempt: each server tried once; JetStream checked. Rejects when none answers. */
 async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogger): Promise<QueueConnection> {
   const timeout = options.apiTimeoutMs ?? 5_000;
+  // The server switchServer() left: the next reconnects go elsewhere until one succeeds. (By
+  // default nats.js dials the server it just left first, and a hung one accepts the TCP
+  // connection and then holds the dial for the whole connect timeout.)
+  let avoid: string | undefined;
   const nc = await connect({
     servers: options.servers,
     name: options.name,
@@ -151,8 +160,12 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
     pingInterval: 20_000,
     maxPingOut: 3,
     timeout,
+    reconnectToServer: (pool) => (avoid === undefined ? null : (pool.find((s) => s.listen !== avoid) ?? null)),
     ...options.connectionOptions,
   });
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === "reconnect") avoid = undefined;
+  })();
   let jsm: JetStreamManager;
   try {
     jsm = await jetstreamManager(nc, { timeout });
@@ -173,6 +186,12 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
     drain: () => nc.drain(),
     close: () => nc.close(),
     closed: () => nc.closed(),
+    switchServer(reason) {
+      if (nc.isClosed() || nc.isDraining()) return;
+      avoid = nc.getServer();
+      log.warn({ nats: "switchServer", server: avoid, reason }, `leaving NATS server ${avoid}: ${reason}`);
+      nc.reconnect().catch(() => undefined);
+    },
   };
 }
 

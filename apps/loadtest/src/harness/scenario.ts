@@ -17,7 +17,7 @@ export interface DeliveryRun {
    * Every answer of the run, resends included: when the request was sent (`performance.now()`)
    * and whether it was 2xx. Time-outs and connection errors count as not 2xx, as for a provider.
    */
-  answers: { sentAt: number; ok: boolean }[];
+  answers: { sentAt: number; ok: boolean; status: number }[];
   /** Resends made during the run (see {@link DeliveryOptions.resendAfterMs}). */
   resent: number;
 }
@@ -85,7 +85,7 @@ export async function runDeliveries(sys: System, total: number, rate: number, du
   let loadEndedAt = Infinity;
   const answered = (i: number, status: number, sentAt: number) => {
     const ok = status >= 200 && status < 300;
-    answers.push({ sentAt, ok });
+    answers.push({ sentAt, ok, status });
     if (ok) acked.add(i);
     else if (options.resendAfterMs !== undefined && performance.now() - loadEndedAt < (options.resendForMs ?? 60_000)) resends.push(resendLater(i));
   };
