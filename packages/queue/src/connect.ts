@@ -139,13 +139,29 @@ function describeError(err: unknown): string {
   return err instanceof Error ? err.message || err.name : String(err);
 }
 
+/** How long a server left by switchServer() is dialled only when every other was left too. */
+const LEFT_SERVER_AVOID_MS = 60_000;
+
+/**
+ * The server to dial next: nats.js's pick, unless switchServer() left it lately; then one not
+ * left lately, or else the one left longest ago.
+ */
+export function pickServer<S extends { listen: string }>(pool: readonly S[], left: ReadonlyMap<string, number>, now = Date.now()): S | null {
+  const leftAt = (s: S) => {
+    const at = left.get(s.listen);
+    return at !== undefined && now - at < LEFT_SERVER_AVOID_MS ? at : -Infinity;
+  };
+  if (pool.length === 0 || leftAt(pool[0]!) === -Infinity) return null;
+  return pool.reduce((best, s) => (leftAt(s) < leftAt(best) ? s : best));
+}
+
 /** One connection attempt: each server tried once; JetStream checked. Rejects when none answers. */
 async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogger): Promise<QueueConnection> {
   const timeout = options.apiTimeoutMs ?? 5_000;
-  // The server switchServer() left: the next reconnects go elsewhere until one succeeds. (By
-  // default nats.js dials the server it just left first, and a hung one accepts the TCP
-  // connection and then holds the dial for the whole connect timeout.)
-  let avoid: string | undefined;
+  // Servers switchServer() left, and when: reconnects prefer the others, and among those left the
+  // one left longest ago. (By default nats.js dials the server it just left first, and a hung one
+  // accepts the TCP connection, then holds the dial for the whole connect timeout.)
+  const left = new Map<string, number>();
   const nc = await connect({
     servers: options.servers,
     name: options.name,
@@ -160,12 +176,9 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
     pingInterval: 20_000,
     maxPingOut: 3,
     timeout,
-    reconnectToServer: (pool) => (avoid === undefined ? null : (pool.find((s) => s.listen !== avoid) ?? null)),
+    reconnectToServer: (pool) => pickServer(pool, left),
     ...options.connectionOptions,
   });
-  void (async () => {
-    for await (const s of nc.status()) if (s.type === "reconnect") avoid = undefined;
-  })();
   let jsm: JetStreamManager;
   try {
     jsm = await jetstreamManager(nc, { timeout });
@@ -188,8 +201,9 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
     closed: () => nc.closed(),
     switchServer(reason) {
       if (nc.isClosed() || nc.isDraining()) return;
-      avoid = nc.getServer();
-      log.warn({ nats: "switchServer", server: avoid, reason }, `leaving NATS server ${avoid}: ${reason}`);
+      const server = nc.getServer();
+      left.set(server, Date.now());
+      log.warn({ nats: "switchServer", server, reason }, `leaving NATS server ${server}: ${reason}`);
       nc.reconnect().catch(() => undefined);
     },
   };

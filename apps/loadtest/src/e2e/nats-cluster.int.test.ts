@@ -16,14 +16,12 @@ const RATE = 250;
 const FAULT_AT_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const gatewayNatsLines: string[] = [];
 let cluster: TestNatsCluster;
 let sys: System;
 
 beforeAll(async () => {
   cluster = await startNatsCluster();
   sys = await startSystem({ natsUrl: cluster.natsUrl, replicas: 3, workers: 2 });
-  sys.gateway.child.stdout?.on("data", (b: Buffer) => { for (const l of b.toString().split("\n")) if (/"component":"(nats|publisher)"/.test(l)) gatewayNatsLines.push(l); });
 }, 120_000);
 
 afterAll(async () => {
@@ -68,19 +66,6 @@ async function scenario(name: string, fault: () => Promise<string>): Promise<{ l
   expect(report).toMatchObject({ acknowledged: TOTAL, applied: TOTAL, ledgerRows: TOTAL, deadLettered: 0, missing: [] });
   await sys.assertInvariant();
   const longestMs = longestNon2xxMs(run);
-  const t0 = performance.timeOrigin + Math.min(...run.answers.map((a) => a.sentAt));
-  if (process.env.CLUSTER_TIMELINE) {
-    const buckets = new Map<number, Record<number, number>>();
-    for (const a of run.answers) {
-      const k = Math.floor((performance.timeOrigin + a.sentAt - t0) / 500);
-      const b = buckets.get(k) ?? {};
-      b[a.status] = (b[a.status] ?? 0) + 1;
-      buckets.set(k, b);
-    }
-    console.log([...buckets].sort((a, b) => a[0] - b[0]).map(([k, b]) => `${k / 2}s:${JSON.stringify(b)}`).join("\n"));
-    console.log(gatewayNatsLines.map((l) => { const j = JSON.parse(l) as { time: number; msg: string; server?: string }; return `${((j.time - t0) / 1000).toFixed(2)}s ${j.msg} ${j.server ?? ""}`; }).join("\n"));
-    gatewayNatsLines.length = 0;
-  }
   const non2xx = run.answers.filter((a) => !a.ok).length;
   console.log(
     `[cluster:${name}] acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} longest-non-2xx=${longestMs}ms non-2xx-answers=${non2xx} resent=${run.resent} (${detail})`,
