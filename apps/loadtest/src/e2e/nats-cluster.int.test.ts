@@ -68,7 +68,7 @@ async function scenario(name: string, fault: () => Promise<string>): Promise<{ l
   const longestMs = longestNon2xxMs(run);
   const non2xx = run.answers.filter((a) => !a.ok).length;
   console.log(
-    `[cluster:${name}] acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} longest-non-2xx=${longestMs}ms non-2xx-answers=${non2xx} resent=${run.resent} (${detail})`,
+    `[cluster:${name}] acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} longest-non-2xx=${longestMs}ms non-2xx-answers=${non2xx} resent=${run.resent} not-sent-in-time=${run.load.saturated} (${detail})`,
   );
   return { longestMs };
 }
@@ -151,7 +151,7 @@ describe("NATS cluster failover", () => {
       await sys.workers[0]!.kill9();
       await sleep(4000);
       await cluster.start(down);
-      return `killed ${down} and worker-0`;
+      return `killed ${down} and worker-0; stream leader was ${leaders[0]}, consumer leader ${leaders[1]}`;
     });
     // Two workers again for whatever runs next.
     await sys.startWorker();

@@ -83,7 +83,9 @@ export async function runDeliveries(sys: System, total: number, rate: number, du
   const resends: Promise<void>[] = [];
   let resent = 0;
   let loadEndedAt = Infinity;
+  const seen = new Set<number>();
   const answered = (i: number, status: number, sentAt: number) => {
+    seen.add(i);
     const ok = status >= 200 && status < 300;
     answers.push({ sentAt, ok, status });
     if (ok) acked.add(i);
@@ -105,6 +107,9 @@ export async function runDeliveries(sys: System, total: number, rate: number, du
     onProgress: (p) => during?.(p.elapsedMs),
   });
   loadEndedAt = performance.now();
+  // Arrivals the generator could not send (`saturated`: too many requests in flight on a busy
+  // machine) were never answered: the provider sends those again too.
+  if (options.resendAfterMs !== undefined) for (let i = 0; i < total; i++) if (!seen.has(i)) resends.push(resendLater(i));
   // Resends add resends of their own while they fail: wait until none is left.
   for (let settled = 0; settled < resends.length; ) {
     const upTo = resends.length;
