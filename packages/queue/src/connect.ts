@@ -143,16 +143,19 @@ function describeError(err: unknown): string {
 const LEFT_SERVER_AVOID_MS = 60_000;
 
 /**
- * The server to dial next: nats.js's pick, unless switchServer() left it lately; then one not
- * left lately, or else the one left longest ago.
+ * The server to dial next: nats.js's pick, unless switchServer() left it lately; then, of the
+ * servers not left lately, the one tried longest ago (a dead one was just tried and refused), or
+ * else the one left longest ago.
  */
-export function pickServer<S extends { listen: string }>(pool: readonly S[], left: ReadonlyMap<string, number>, now = Date.now()): S | null {
+export function pickServer<S extends { listen: string; lastConnect: number }>(pool: readonly S[], left: ReadonlyMap<string, number>, now = Date.now()): S | null {
   const leftAt = (s: S) => {
     const at = left.get(s.listen);
-    return at !== undefined && now - at < LEFT_SERVER_AVOID_MS ? at : -Infinity;
+    return at !== undefined && now - at < LEFT_SERVER_AVOID_MS ? at : undefined;
   };
-  if (pool.length === 0 || leftAt(pool[0]!) === -Infinity) return null;
-  return pool.reduce((best, s) => (leftAt(s) < leftAt(best) ? s : best));
+  if (pool.length === 0 || leftAt(pool[0]!) === undefined) return null;
+  const fresh = pool.filter((s) => leftAt(s) === undefined);
+  if (fresh.length > 0) return fresh.reduce((best, s) => (s.lastConnect < best.lastConnect ? s : best));
+  return pool.reduce((best, s) => (leftAt(s)! < leftAt(best)! ? s : best));
 }
 
 /** One connection attempt: each server tried once; JetStream checked. Rejects when none answers. */
