@@ -26,10 +26,10 @@ export interface PublisherOptions {
    */
   maxBytes?: number;
   /**
-   * When every publish sent over this long has failed without a PubAck (timeouts, no responders)
-   * and none succeeded, the connection is dropped so the client reconnects to another node: a
-   * hung node keeps its TCP connections open and answers nothing, and nats.js's pings would only
-   * notice after minutes. Default: `timeoutMs` + 500. 0 disables it.
+   * When a publish fails without a PubAck (time-out, no responders) and none has had one for this
+   * long, the publisher leaves that server for another of the list (`switchServer`): a hung node
+   * keeps its TCP connections open and answers nothing, and nats.js's pings would only notice
+   * after a minute. At most once per this period. Default: `timeoutMs` + 500. 0 disables it.
    */
   reconnectAfterMs?: number;
   /** Hears the forced reconnects. */
@@ -127,9 +127,8 @@ export function classifyPublishError(err: unknown): Error {
 const STALL_REASONS: ReadonlySet<QueueUnavailableReason> = new Set(["timeout", "no_responders", "request_failed", "store_failed"]);
 
 /**
- * Watches publish outcomes and drops the connection (nats.js then reconnects, to the next server
- * of its list) when a publish fails without a PubAck and none has succeeded for `afterMs`; at
- * most once per `afterMs`.
+ * Watches publish outcomes and leaves the server (see `switchServer`) when a publish fails
+ * without a PubAck and none has succeeded for `afterMs`; at most once per `afterMs`.
  */
 function createStallWatch(conn: QueueConnection | NatsConnection, afterMs: number, log: QueueLogger) {
   let lastSuccess = performance.now();
