@@ -16,12 +16,17 @@ const RATE = 250;
 const FAULT_AT_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The gateway's NATS log lines (disconnects, reconnects, servers left), reported per scenario. */
+const gatewayNats: string[] = [];
 let cluster: TestNatsCluster;
 let sys: System;
 
 beforeAll(async () => {
   cluster = await startNatsCluster();
-  sys = await startSystem({ natsUrl: cluster.natsUrl, replicas: 3, workers: 2 });
+  sys = await startSystem({ natsUrl: cluster.natsUrl, replicas: 3, workers: 2, gatewayEnv: { LOG_LEVEL: "info" } });
+  sys.gateway.child.stdout?.on("data", (chunk: Buffer) => {
+    for (const line of chunk.toString().split("\n")) if (line.includes('"component":"nats"')) gatewayNats.push(line);
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -57,6 +62,8 @@ const consumerLeader = () => cluster.consumerLeader(sys.queueConnection.jsm, sys
  */
 async function scenario(name: string, fault: () => Promise<string>): Promise<{ longestMs: number }> {
   let injected: Promise<string> | undefined;
+  gatewayNats.length = 0;
+  const started = Date.now();
   const run = await runDeliveries(sys, TOTAL, RATE, (elapsed) => {
     if (elapsed > FAULT_AT_MS && !injected) injected = fault();
   }, { resendAfterMs: 1000 });
@@ -66,9 +73,14 @@ async function scenario(name: string, fault: () => Promise<string>): Promise<{ l
   expect(report).toMatchObject({ acknowledged: TOTAL, applied: TOTAL, ledgerRows: TOTAL, deadLettered: 0, missing: [] });
   await sys.assertInvariant();
   const longestMs = longestNon2xxMs(run);
-  const non2xx = run.answers.filter((a) => !a.ok).length;
+  const non2xx: Record<number, number> = {};
+  for (const a of run.answers) if (!a.ok) non2xx[a.status] = (non2xx[a.status] ?? 0) + 1;
+  const natsEvents = gatewayNats.map((line) => {
+    const e = JSON.parse(line) as { time: number; nats?: string; server?: string };
+    return `+${((e.time - started) / 1000).toFixed(1)}s ${e.nats ?? "?"}${e.server ? ` ${e.server}` : ""}`;
+  });
   console.log(
-    `[cluster:${name}] acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} longest-non-2xx=${longestMs}ms non-2xx-answers=${non2xx} resent=${run.resent} not-sent-in-time=${run.load.saturated} (${detail})`,
+    `[cluster:${name}] acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} longest-non-2xx=${longestMs}ms non-2xx-answers=${JSON.stringify(non2xx)} resent=${run.resent} not-sent-in-time=${run.load.saturated} (${detail}) gateway-nats=[${natsEvents.join(", ")}]`,
   );
   return { longestMs };
 }
