@@ -26,7 +26,7 @@ export interface PublisherOptions {
    */
   maxBytes?: number;
   /**
-   * When a publish fails without a PubAck (time-out, no responders) and none has had one for this
+   * When a publish times out without a PubAck and none has had one for this
    * long, the publisher leaves that server for another of the list (`switchServer`): a hung node
    * keeps its TCP connections open and answers nothing, and nats.js's pings would only notice
    * after a minute. At most once per this period. Default: `timeoutMs` + 500. 0 disables it.
@@ -123,8 +123,12 @@ export function classifyPublishError(err: unknown): Error {
   return new QueuePublishError(`publish failed: ${String(err)}`, undefined, { cause: err });
 }
 
-/** Failures that say the server we are connected to cannot store anything right now. */
-const STALL_REASONS: ReadonlySet<QueueUnavailableReason> = new Set(["timeout", "no_responders", "request_failed", "store_failed"]);
+/**
+ * Failures that say the server we are connected to may be hung: no answer at all. (No responders
+ * is an answer: the server is fine and the stream has no leader yet, an election that a move to
+ * another server cannot shorten, and moving costs a reconnect.)
+ */
+const STALL_REASONS: ReadonlySet<QueueUnavailableReason> = new Set(["timeout"]);
 
 /**
  * Watches publish outcomes and leaves the server (see `switchServer`) when a publish fails

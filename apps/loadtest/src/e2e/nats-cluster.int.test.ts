@@ -5,6 +5,7 @@
  * webhook applied exactly once and the counter invariant, and reports the longest stretch during
  * which the gateway accepted nothing. The cluster is reused: each scenario leaves it healthy.
  */
+import { createInterface } from "node:readline";
 import { startNatsCluster, type TestNatsCluster } from "@floodgate/queue/testing";
 import { connectQueue } from "@floodgate/queue";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -18,14 +19,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The gateway's NATS log lines (disconnects, reconnects, servers left), reported per scenario. */
 const gatewayNats: string[] = [];
+/** Why the gateway refused webhooks (its log's `detail`), counted per scenario. */
+const refusedWhy = new Map<string, number>();
 let cluster: TestNatsCluster;
 let sys: System;
 
 beforeAll(async () => {
   cluster = await startNatsCluster();
   sys = await startSystem({ natsUrl: cluster.natsUrl, replicas: 3, workers: 2, gatewayEnv: { LOG_LEVEL: "info" } });
-  sys.gateway.child.stdout?.on("data", (chunk: Buffer) => {
-    for (const line of chunk.toString().split("\n")) if (line.includes('"component":"nats"')) gatewayNats.push(line);
+  createInterface({ input: sys.gateway.child.stdout! }).on("line", (line) => {
+    if (line.includes('"component":"nats"')) gatewayNats.push(line);
+    else if (line.includes('"msg":"webhook not queued"')) {
+      const why = (JSON.parse(line) as { detail?: string }).detail ?? "?";
+      refusedWhy.set(why, (refusedWhy.get(why) ?? 0) + 1);
+    }
   });
 }, 120_000);
 
@@ -63,6 +70,7 @@ const consumerLeader = () => cluster.consumerLeader(sys.queueConnection.jsm, sys
 async function scenario(name: string, fault: () => Promise<string>): Promise<{ longestMs: number }> {
   let injected: Promise<string> | undefined;
   gatewayNats.length = 0;
+  refusedWhy.clear();
   const started = Date.now();
   const run = await runDeliveries(sys, TOTAL, RATE, (elapsed) => {
     if (elapsed > FAULT_AT_MS && !injected) injected = fault();
@@ -80,7 +88,7 @@ async function scenario(name: string, fault: () => Promise<string>): Promise<{ l
     return `+${((e.time - started) / 1000).toFixed(1)}s ${e.nats ?? "?"}${e.server ? ` ${e.server}` : ""}`;
   });
   console.log(
-    `[cluster:${name}] acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} longest-non-2xx=${longestMs}ms non-2xx-answers=${JSON.stringify(non2xx)} resent=${run.resent} not-sent-in-time=${run.load.saturated} (${detail}) gateway-nats=[${natsEvents.join(", ")}]`,
+    `[cluster:${name}] acknowledged=${report.acknowledged} applied=${report.applied} dead-lettered=${report.deadLettered} longest-non-2xx=${longestMs}ms non-2xx-answers=${JSON.stringify(non2xx)} resent=${run.resent} not-sent-in-time=${run.load.saturated} (${detail}) gateway-nats=[${natsEvents.join(", ")}] refused-because=${JSON.stringify(Object.fromEntries(refusedWhy))}`,
   );
   return { longestMs };
 }
