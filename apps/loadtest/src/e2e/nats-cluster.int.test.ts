@@ -9,6 +9,7 @@ import { createInterface } from "node:readline";
 import { startNatsCluster, type TestNatsCluster } from "@floodgate/queue/testing";
 import { connectQueue } from "@floodgate/queue";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../harness/processes.js";
 import { longestNon2xxMs, runDeliveries, settleAndReport } from "../harness/scenario.js";
 import { startSystem, type System } from "../harness/system.js";
 
@@ -129,9 +130,13 @@ describe("NATS cluster failover", () => {
     // is a current replica of the work stream and the dead-letter stream.
     const own = await connectQueue({ servers: cluster.node(wiped).url, name: "floodgate-test-wiped-node" });
     try {
+      // Catching up takes a moment after /healthz: poll until it is a current replica.
+      await waitFor(`${wiped} a current replica`, async () => {
+        const info = await own.jsm.streams.info(sys.queue.stream);
+        const current = [info.cluster?.leader, ...(info.cluster?.replicas ?? []).filter((r) => r.current).map((r) => r.name)];
+        return current.includes(wiped);
+      }, 30_000, 250);
       const info = await own.jsm.streams.info(sys.queue.stream);
-      const replica = [info.cluster?.leader, ...(info.cluster?.replicas ?? []).filter((r) => r.current).map((r) => r.name)];
-      expect(replica).toContain(wiped);
       const leaderView = await sys.queueConnection.jsm.streams.info(sys.queue.stream);
       expect(info.state.last_seq).toBe(leaderView.state.last_seq);
     } finally {
