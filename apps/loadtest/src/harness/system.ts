@@ -19,8 +19,10 @@ const WORKER_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64"]
 export interface SystemOptions {
   /** Workers to start (default 1). */
   workers?: number;
-  /** NATS URL (default: the shared server); a fault test passes its own server's. */
+  /** NATS URL (default: the shared server); a fault test passes its own server's, a cluster test every node's, comma-separated. */
   natsUrl?: string;
+  /** Replicas of the work, dead-letter and advisory streams (`WEBHOOK_STREAM_REPLICAS`; default 1). */
+  replicas?: number;
   /** A database to use instead of a fresh `fg_test_*` one on the shared server. */
   database?: TestDatabase;
   /** Server on which to create the fresh `fg_test_*` database (default: the shared one). */
@@ -74,7 +76,7 @@ export interface System {
 
 /** Starts gateway and workers from their builds (run `pnpm build` first; turbo does it for tests). */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
-  const queue = uniqueQueueConfig();
+  const queue = uniqueQueueConfig(options.replicas ? { replicas: options.replicas } : {});
   const natsUrl = options.natsUrl ?? sharedNatsUrl;
   const database = options.database ?? (await createTestDatabase(options.databaseServerUrl));
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
@@ -88,7 +90,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   const [port, metricsPort] = [await freePort(), await freePort()];
   const base = {
     ...process.env,
-    NATS_URL: natsUrl.includes("://") ? natsUrl : `nats://${natsUrl}`,
+    NATS_URL: natsUrl
+      .split(",")
+      .map((u) => (u.includes("://") ? u : `nats://${u}`))
+      .join(","),
+    WEBHOOK_STREAM_REPLICAS: String(queue.replicas),
     WEBHOOK_STREAM: queue.stream,
     WEBHOOK_SUBJECT_PREFIX: queue.subjectPrefix,
     WEBHOOK_CONSUMER: queue.consumer,
