@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertLoopback, runOpenLoad } from "./open-load.js";
+import { assertLoopback, keptSchedule, runOpenLoad } from "./open-load.js";
 
 let server: Server;
 let base: string;
@@ -14,7 +14,9 @@ beforeAll(async () => {
     req.on("end", () => {
       seen.push(Buffer.concat(chunks).toString());
       res.statusCode = req.url === "/fail" ? 503 : 202;
-      res.end();
+      // "/slow" answers after 30 ms: the latency measured must include it.
+      if (req.url === "/slow") setTimeout(() => res.end("{}"), 30);
+      else res.end();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -38,6 +40,50 @@ describe("runOpenLoad", () => {
     expect(result.durationMs).toBeGreaterThan(350);
     expect(new Set(seen).size).toBeGreaterThanOrEqual(200);
     expect(result.latency.count).toBe(200);
+  });
+
+  it("measures from first byte written to last byte read, and reports the generator's lateness", async () => {
+    const bodies: Buffer[] = [];
+    const result = await runOpenLoad({
+      target: base,
+      rate: 200,
+      total: 40,
+      makeRequest: (i) => {
+        bodies.push(Buffer.from(`pre-${i}`));
+        return { path: "/slow", headers: { "content-type": "text/plain" }, body: bodies[i]! };
+      },
+      onResponse: (i, status, sentAt) => expect([i, status, sentAt > 0]).toEqual([i, 202, true]),
+    });
+    // every request was built before the first was sent (pre-signed)
+    expect(bodies).toHaveLength(40);
+    expect(result.ok).toBe(40);
+    expect(result.latency.p50).toBeGreaterThanOrEqual(29);
+    expect(result.lateness.count).toBe(40);
+    expect(result.lateness.max).toBeGreaterThanOrEqual(0);
+    // 200/s with 30 ms answers keeps ~6 in flight: all on kept-alive connections
+    expect(result.connections).toBeLessThan(20);
+  });
+
+  it("counts a refused connection as an error, not a latency", async () => {
+    const closed = await new Promise<number>((r) => {
+      const s = createServer();
+      s.listen(0, "127.0.0.1", () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => r(port));
+      });
+    });
+    const result = await runOpenLoad({ target: `http://127.0.0.1:${closed}`, rate: 100, total: 5, makeRequest: () => ({ path: "/", headers: {}, body: Buffer.from("x") }) });
+    expect(result.byStatus).toEqual({ error: 5 });
+    expect(result.latency.count).toBe(0);
+  });
+
+  it("trusts a run's latency only when the generator kept its schedule", () => {
+    const summary = (p99: number) => ({ count: 100, p50: 0.1, p90: 1, p99, max: p99 * 2, mean: 0.5 });
+    expect(keptSchedule(summary(1.2))).toBe(true);
+    expect(keptSchedule(summary(5))).toBe(true);
+    expect(keptSchedule(summary(5.1))).toBe(false);
+    expect(keptSchedule(summary(20), 25)).toBe(true);
+    expect(keptSchedule({ count: 0, p50: 0, p90: 0, p99: 0, max: 0, mean: 0 })).toBe(false);
   });
 
   it("refuses targets off this machine", () => {
