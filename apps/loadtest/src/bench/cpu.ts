@@ -11,31 +11,44 @@ export type ProcessGroups = Record<string, number[]>;
 
 export interface CpuReading {
   at: number;
-  seconds: Record<string, number>;
+  /** Group → pid → CPU seconds used so far (a pid that could not be read is absent). */
+  seconds: Record<string, Map<number, number>>;
 }
 
-function cpuSecondsOf(pids: number[]): number {
-  let sum = 0;
+function cpuSecondsOf(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
   for (const pid of pids) {
     try {
-      sum += procStats(pid).cpuSeconds;
+      out.set(pid, procStats(pid).cpuSeconds);
     } catch {
-      // exited (a PostgreSQL backend that closed): its time is lost to the reading
+      // exited (a PostgreSQL backend that closed)
     }
   }
-  return sum;
+  return out;
 }
 
-/** CPU seconds each group has used so far. */
+/** CPU seconds each group's processes have used so far. */
 export function readCpu(groups: ProcessGroups): CpuReading {
   return { at: performance.now(), seconds: Object.fromEntries(Object.entries(groups).map(([name, pids]) => [name, cpuSecondsOf(pids)])) };
 }
 
-/** Each group's share of one core between two readings (1 = a whole core). */
+/**
+ * Each group's share of one core between two readings (1 = a whole core), summed over the
+ * processes present in both (one that exited in between takes its time with it).
+ */
 export function cpuShares(from: CpuReading, to: CpuReading): Record<string, number> {
   const wall = (to.at - from.at) / 1000;
   if (wall <= 0) throw new RangeError("the second reading is not after the first");
-  return Object.fromEntries(Object.keys(to.seconds).map((name) => [name, (to.seconds[name]! - (from.seconds[name] ?? 0)) / wall]));
+  const shares: Record<string, number> = {};
+  for (const [name, now] of Object.entries(to.seconds)) {
+    let used = 0;
+    for (const [pid, seconds] of now) {
+      const then = from.seconds[name]?.get(pid);
+      if (then !== undefined) used += seconds - then;
+    }
+    shares[name] = used / wall;
+  }
+  return shares;
 }
 
 /** Formats shares as `gateway 0.62, worker 0.21, …` (cores). */
