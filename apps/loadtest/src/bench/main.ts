@@ -14,7 +14,8 @@ import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { defaultEd25519Backend, encodeEvents, nodeCryptoBackend, sodiumBackend, type Ed25519Backend, type NormalizedEvent } from "@floodgate/provider-kit";
-import { createPublisher, subjectFor } from "@floodgate/queue";
+import { connectQueue, createPublisher, ensureStream, subjectFor } from "@floodgate/queue";
+import { deleteStream, natsUrl, uniqueQueueConfig } from "@floodgate/queue/testing";
 import { freePort, startProcess, waitFor } from "../harness/processes.js";
 import { REPO_ROOT, startSystem, type System } from "../harness/system.js";
 import { MAX_LATENESS_MS, runOpenLoad, type LoadRequest } from "../open-load.js";
@@ -149,6 +150,30 @@ async function latencyFigures(s: System, section: string, rate: number, label: s
   add({ section, figure: `Generator lateness in the same run (first byte written − scheduled arrival), p99`, value: late.p99, unit: "ms", goal: `≤ ${MAX_LATENESS_MS} ms (else no latency is claimed)`, met: trusted, note: `p50 ${round(late.p50)} ms, max ${round(late.max)} ms` });
 }
 
+/** JetStream publishes (100 B, 256 in flight) per CPU second of this process, with or without the client's async stack traces. */
+async function publishesPerCpuSecond(asyncTraces: boolean, n = 20_000): Promise<number> {
+  const q = await connectQueue({ servers: natsUrl, name: "floodgate-bench-traces", connectionOptions: { noAsyncTraces: !asyncTraces } });
+  const cfg = uniqueQueueConfig();
+  try {
+    await ensureStream(q.jsm, cfg);
+    const publisher = createPublisher(q, { timeoutMs: 30_000, maxInFlight: 256 });
+    const subject = subjectFor(cfg.subjectPrefix, "resend", "email.delivered");
+    const payload = new Uint8Array(100);
+    const cpu = process.cpuUsage();
+    const inFlight: Promise<unknown>[] = [];
+    for (let i = 0; i < n; i++) {
+      inFlight.push(publisher.publish(subject, payload, `t${i}`));
+      if (inFlight.length >= 256) await Promise.all(inFlight.splice(0));
+    }
+    await Promise.all(inFlight);
+    const used = process.cpuUsage(cpu);
+    return n / ((used.user + used.system) / 1e6);
+  } finally {
+    await deleteStream(q.jsm, cfg.stream);
+    await q.close();
+  }
+}
+
 async function gatewayFigures(dir: string): Promise<void> {
   const section = "Gateway";
   const plan = planTraffic({ messages: 80_000, telnyxShare: 0.5, multiRecipientShare: 0.05, duplicateShare: 0, reorderShare: 0, openShare: 0.3 });
@@ -205,6 +230,9 @@ async function gatewayFigures(dir: string): Promise<void> {
   }
 
   // The decisions, each against the 1-process node:http gateway above.
+  const traces: { on: number; off: number }[] = [];
+  for (let k = 0; k < ROUNDS; k++) traces.push({ on: await publishesPerCpuSecond(true), off: await publishesPerCpuSecond(false) });
+  add({ section, figure: `Decision: the NATS client keeps no async stack trace per request (noAsyncTraces), median of ${ROUNDS}`, value: median(traces.map((t) => t.off)), unit: "publishes per CPU s", baseline: { what: "with async traces (client default)", value: median(traces.map((t) => t.on)), unit: "publishes per CPU s" }, ratio: median(traces.map((t) => t.off / t.on)), note: "JetStream publish + PubAck, 100 B, 256 in flight, CPU of the publishing process" });
   await withSystem({ workers: 0, gatewayEnv: { GATEWAY_HTTP: "express" } }, async (s) => {
     const r = await throughput(s, "gw-express", resendReqs);
     add({ section, figure: "Decision: express adapter instead of node:http (Resend)", value: r.rps, unit: "req/s", baseline: { what: "node:http gateway", value: resendRps, unit: "req/s" }, ratio: r.rps / resendRps, note: `p99 ${r.latencyMs.p99} ms` });
