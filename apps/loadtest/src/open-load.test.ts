@@ -64,6 +64,15 @@ describe("runOpenLoad", () => {
     expect(result.connections).toBeLessThan(20);
   });
 
+  it("holds a request for a free connection beyond maxConnections, and counts the wait as lateness", async () => {
+    const result = await runOpenLoad({ target: base, rate: 1000, total: 10, maxConnections: 2, makeRequest: () => ({ path: "/slow", headers: {}, body: Buffer.from("x") }) });
+    expect(result.ok).toBe(10);
+    expect(result.connections).toBe(2);
+    // five rounds of two 30 ms answers: the last pair waited for four of them
+    expect(result.lateness.max).toBeGreaterThanOrEqual(100);
+    expect(result.onTime).toBe(false);
+  });
+
   it("counts a refused connection as an error, not a latency", async () => {
     const closed = await new Promise<number>((r) => {
       const s = createServer();

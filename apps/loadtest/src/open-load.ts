@@ -32,6 +32,11 @@ export interface OpenLoadOptions {
   presign?: boolean;
   /** Keep-alive connections opened before the clock starts (default: enough for 20 ms of arrivals). */
   connections?: number;
+  /**
+   * Connections open at once at most (default 512, as an HTTP agent's `maxSockets`): beyond it a
+   * request waits for a connection to come free, and that wait counts as the generator's lateness.
+   */
+  maxConnections?: number;
   /** Called when request i got a response; `sentAt` is when its first byte was written (performance.now()). */
   onResponse?(i: number, status: number, sentAt: number): void;
   /** Called about once a second with progress. */
@@ -123,6 +128,10 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   const byStatus: Record<string, number> = {};
   const count = (key: string) => (byStatus[key] = (byStatus[key] ?? 0) + 1);
   const idle: Conn[] = [];
+  const waiting: { i: number; bytes: Buffer; scheduledAt: number }[] = [];
+  let waitingHead = 0;
+  const maxConnections = options.maxConnections ?? 512;
+  let live = 0;
   let opened = 0;
   let sent = 0;
   let completed = 0;
@@ -148,11 +157,12 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
 
   const open = (): Conn => {
     opened++;
+    live++;
     const socket = connect({ host: hostname, port, noDelay: true });
     const conn: Conn = { socket, reader: new ResponseReader(), ready: false, busy: undefined };
     socket.on("connect", () => {
       conn.ready = true;
-      if (!conn.busy) idle.push(conn);
+      if (!conn.busy) release(conn);
     });
     socket.on("data", (chunk: Buffer) => {
       let response;
@@ -165,16 +175,35 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
       if (!response) return;
       end(conn, String(response.status), response.status);
       if (response.close) socket.destroy();
-      else idle.push(conn);
+      else release(conn);
     });
     socket.on("error", () => undefined); // 'close' follows
     socket.on("close", () => {
+      live--;
       conn.ready = false;
       const at = idle.indexOf(conn);
       if (at >= 0) idle.splice(at, 1);
       end(conn, "error", 0);
+      // A request waiting for a connection gets a new one in place of this.
+      if (waitingHead < waiting.length && live < maxConnections) sendWaiting(open());
     });
     return conn;
+  };
+
+  /** A connection came free: the longest-waiting request goes on it, else it waits in the pool. */
+  const release = (conn: Conn) => {
+    if (waitingHead < waiting.length) sendWaiting(conn);
+    else idle.push(conn);
+  };
+
+  const sendWaiting = (conn: Conn) => {
+    const w = waiting[waitingHead]!;
+    waiting[waitingHead++] = undefined as never;
+    if (waitingHead === waiting.length) {
+      waiting.length = 0;
+      waitingHead = 0;
+    }
+    send(conn, w.i, w.bytes, w.scheduledAt);
   };
 
   const send = (conn: Conn, i: number, bytes: Buffer, scheduledAt: number) => {
@@ -204,10 +233,12 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
     inFlight++;
     sent++;
     // Most recently used first: the connections that stay warm, as an HTTP agent's "lifo".
-    send(idle.pop() ?? open(), i, bytes, scheduledAt);
+    const conn = idle.pop() ?? (live < maxConnections ? open() : undefined);
+    if (conn) send(conn, i, bytes, scheduledAt);
+    else waiting.push({ i, bytes, scheduledAt });
   };
 
-  const warm = options.connections ?? Math.min(maxInFlight, Math.ceil(options.rate / 50) + 8);
+  const warm = Math.min(maxConnections, options.connections ?? Math.min(maxInFlight, Math.ceil(options.rate / 50) + 8));
   await openWarm(warm, open);
 
   const started = performance.now();
