@@ -62,6 +62,8 @@ describe("judging a step", () => {
     expect(grew.growth).toBeCloseTo(3000, 6);
     expect(judgeStep({ ...evidence, endToEndP99Ms: 2000 }).why).toMatch(/p99 2000 ms/);
     expect(judgeStep({ ...evidence, allAcceptedAndApplied: false }).verdict).toBe("fail");
-    expect(judgeStep({ ...evidence, generatorOnTime: false, endToEndP99Ms: 9000 }).verdict).toBe("generator");
+    expect(judgeStep({ ...evidence, generatorOnTime: false }).verdict).toBe("generator");
+    // the system failed under less load than scheduled: a failure all the same
+    expect(judgeStep({ ...evidence, generatorOnTime: false, endToEndP99Ms: 9000 }).verdict).toBe("fail");
   });
 });

@@ -96,14 +96,18 @@ export const STEP_P99_MS = 2000;
 
 /**
  * A step passes when the backlog stayed flat (over the whole step it grew by less than one
- * second of arrivals), end-to-end p99 stayed under 2 s and every webhook was accepted and applied.
+ * second of arrivals), end-to-end p99 stayed under 2 s and every webhook was accepted and applied,
+ * with the generator on schedule; it fails when any of the system's conditions failed, even with
+ * a late generator; a late generator and nothing failed is `generator` (not known).
  */
 export function judgeStep(e: StepEvidence): { verdict: StepVerdict; growth: number; why: string } {
   const duration = e.samples.length ? e.samples[e.samples.length - 1]!.t - e.samples[0]!.t : 0;
   const growth = backlogSlope(e.samples) * duration;
-  if (!e.generatorOnTime) return { verdict: "generator", growth, why: "the load generator fell behind its schedule" };
+  // A late generator sent less than the schedule asked: a failure under that lighter load is still
+  // a failure, but a pass proves nothing about the rate scheduled.
   if (!e.allAcceptedAndApplied) return { verdict: "fail", growth, why: "not every webhook was accepted and applied" };
   if (growth > e.messagesPerSecond) return { verdict: "fail", growth, why: `backlog grew by ${Math.round(growth)} messages (more than 1 s of arrivals, ${Math.round(e.messagesPerSecond)})` };
   if (e.endToEndP99Ms >= STEP_P99_MS) return { verdict: "fail", growth, why: `end-to-end p99 ${Math.round(e.endToEndP99Ms)} ms ≥ ${STEP_P99_MS} ms` };
+  if (!e.generatorOnTime) return { verdict: "generator", growth, why: "the load generator fell behind its schedule" };
   return { verdict: "pass", growth, why: "flat backlog, end-to-end p99 under 2 s" };
 }

@@ -124,7 +124,7 @@ export async function capacityFigures(ctx: CapacityContext): Promise<void> {
     unit: "webhooks/s",
     baseline: { what: "bare node:http (wrk -c256)", value: bare, unit: "req/s" },
     ratio: (capacity ?? 0) / bare,
-    note: `${at ? `CPU cores at ${at.rate}/s: ${formatShares(at.shares)}; ` : ""}steps: ${steps.map((s) => `${s.rate} ${s.verdict}`).join(", ")}`,
+    note: `${at ? `CPU cores at ${at.rate}/s: ${formatShares(at.shares)}; ` : "no step passed; "}steps: ${steps.map((s) => `${s.rate} ${s.verdict}`).join(", ")}`,
   });
   for (const s of steps) log(`capacity: ${s.note}`);
 }
