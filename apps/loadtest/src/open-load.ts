@@ -72,6 +72,8 @@ export interface OpenLoadResult {
   onTime: boolean;
   /** Connections used in all (opened before the clock, plus any opened during the run). */
   connections: number;
+  /** CPU this process used while the clock ran, in cores (1 = a whole core): what the generator cost. */
+  cpuCores: number;
   durationMs: number;
   /** Completed requests per second over the run. */
   achievedRate: number;
@@ -242,6 +244,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   await openWarm(warm, open);
 
   const started = performance.now();
+  const cpuAtStart = process.cpuUsage();
   let lastProgress = started;
   return new Promise((resolve) => {
     let next = 0;
@@ -251,6 +254,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
       clearTimeout(timer);
       for (const c of idle.splice(0)) c.socket.destroy();
       const durationMs = performance.now() - started;
+      const cpu = process.cpuUsage(cpuAtStart);
       const late = lateness.summary();
       resolve({
         sent,
@@ -262,6 +266,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
         lateness: late,
         onTime: keptSchedule(late, options.maxLatenessMs),
         connections: opened,
+        cpuCores: (cpu.user + cpu.system) / 1000 / durationMs,
         durationMs,
         achievedRate: (completed / durationMs) * 1000,
       });

@@ -193,7 +193,7 @@ export function formatReport(r: RunReport): string {
     `webhooks sent ${r.load.sent} (${r.messages} messages), answered 2xx ${r.load.ok}; by status: ${codes}`,
     `achieved ${r.load.achievedRate.toFixed(0)} req/s over ${(r.load.durationMs / 1000).toFixed(1)} s`,
     `response (first byte written → last byte read) p50 ${formatMs(r.latency.p50)}  p90 ${formatMs(r.latency.p90)}  p99 ${formatMs(r.latency.p99)}  max ${formatMs(r.latency.max)}`,
-    `generator lateness (written − scheduled) p99 ${formatMs(r.load.lateness.p99)}  max ${formatMs(r.load.lateness.max)}${r.load.onTime ? "" : "  → the generator fell behind its schedule: the response times above are not the gateway's alone"}`,
+    `generator lateness (written − scheduled) p99 ${formatMs(r.load.lateness.p99)}  max ${formatMs(r.load.lateness.max)}; it used ${r.load.cpuCores.toFixed(2)} of a core${r.load.onTime ? "" : "  → the generator fell behind its schedule: the response times above are not the gateway's alone"}`,
     `end to end (send → row changed) p50 ${formatMs(r.endToEnd.p50)}  p99 ${formatMs(r.endToEnd.p99)}  (${r.endToEnd.count} messages)`,
     `correctness: ${r.correctness.appliedEvents}/${r.correctness.acknowledgedEvents} acknowledged events applied, missing ${r.correctness.missingEvents}, wrong status ${r.correctness.wrongStatus}, counter mismatches ${r.correctness.invariantViolations} → ${r.correctness.ok ? "OK" : "FAILED"}`,
   ].join("\n");
