@@ -85,8 +85,8 @@ export interface StepEvidence {
   /** Messages stored per second during the step (what one second of backlog is). */
   messagesPerSecond: number;
   endToEndP99Ms: number;
-  /** Every webhook answered 2xx and the exactly-once check passed. */
-  allAcceptedAndApplied: boolean;
+  /** What went wrong with the webhooks themselves (not sent, not 2xx, not applied exactly once), if anything. */
+  problem?: string;
   /** The generator kept its schedule (lateness p99 within bounds). */
   generatorOnTime: boolean;
 }
@@ -105,7 +105,7 @@ export function judgeStep(e: StepEvidence): { verdict: StepVerdict; growth: numb
   const growth = backlogSlope(e.samples) * duration;
   // A late generator sent less than the schedule asked: a failure under that lighter load is still
   // a failure, but a pass proves nothing about the rate scheduled.
-  if (!e.allAcceptedAndApplied) return { verdict: "fail", growth, why: "not every webhook was accepted and applied" };
+  if (e.problem) return { verdict: "fail", growth, why: e.problem };
   if (growth > e.messagesPerSecond) return { verdict: "fail", growth, why: `backlog grew by ${Math.round(growth)} messages (more than 1 s of arrivals, ${Math.round(e.messagesPerSecond)})` };
   if (e.endToEndP99Ms >= STEP_P99_MS) return { verdict: "fail", growth, why: `end-to-end p99 ${Math.round(e.endToEndP99Ms)} ms ≥ ${STEP_P99_MS} ms` };
   if (!e.generatorOnTime) return { verdict: "generator", growth, why: "the load generator fell behind its schedule" };

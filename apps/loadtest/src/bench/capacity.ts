@@ -10,7 +10,7 @@
  */
 import { startSystem, type System } from "../harness/system.js";
 import type { LoadProgress } from "../open-load.js";
-import { runLoad } from "../run.js";
+import { runLoad, type RunReport } from "../run.js";
 import type { SigningSecrets, WebhookSigner } from "../webhooks.js";
 import { capacityOf, judgeStep, nextRate, type BacklogSample, type CapacityStep, type SearchPlan } from "./capacity-search.js";
 import { cpuShares, formatShares, natsServerPid, postgresPids, readCpu, type CpuReading, type ProcessGroups } from "./cpu.js";
@@ -59,6 +59,15 @@ async function processGroups(s: System): Promise<ProcessGroups> {
   };
 }
 
+/** What went wrong with a step's webhooks themselves, if anything. */
+function webhookProblem(r: RunReport): string | undefined {
+  const problems: string[] = [];
+  if (r.load.saturated > 0) problems.push(`${r.load.saturated} arrivals not sent (the generator's in-flight limit was reached: answers too slow)`);
+  if (r.load.ok < r.load.sent) problems.push(`${r.load.sent - r.load.ok} of ${r.load.sent} not answered 2xx`);
+  if (!r.correctness.ok) problems.push(`exactly-once check failed (${r.correctness.missingEvents} missing, ${r.correctness.wrongStatus} wrong status, ${r.correctness.invariantViolations} counter mismatches)`);
+  return problems.length ? problems.join("; ") : undefined;
+}
+
 /** Holds `rate` for the step's length on a fresh system and judges it. */
 async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> {
   const s = await startSystem({ secrets: ctx.secrets, workers: 1, workerEnv: PRODUCTION_WORKER });
@@ -99,7 +108,7 @@ async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> 
       samples,
       messagesPerSecond,
       endToEndP99Ms: r.endToEnd.p99,
-      allAcceptedAndApplied: r.load.ok === r.load.sent && r.load.saturated === 0 && r.correctness.ok,
+      problem: webhookProblem(r),
       generatorOnTime: r.load.onTime,
     });
     const note = `${rate}/s: ${judged.verdict} (${judged.why}); e2e p99 ${round(r.endToEnd.p99)} ms, response p99 ${round(r.latency.p99)} ms, lateness p99 ${round(r.load.lateness.p99)} ms, backlog growth ${round(judged.growth)} msgs, ${r.load.ok}/${r.load.sent} 2xx; CPU cores: ${formatShares(shares)}`;
