@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeRequest, ResponseReader, WireProtocolError } from "./http-wire.js";
+import { encodeRequest, RequestSlabs, ResponseReader, WireProtocolError } from "./http-wire.js";
 
 describe("encodeRequest", () => {
   it("writes the request line, host, the headers, content-length in bytes and the body", () => {
@@ -31,5 +31,17 @@ describe("ResponseReader", () => {
   it("refuses bytes that are not an HTTP response, or more than one response at a time", () => {
     expect(() => new ResponseReader().push(Buffer.from("SSH-2.0-OpenSSH\r\n\r\n"))).toThrow(WireProtocolError);
     expect(() => new ResponseReader().push(Buffer.from(`${answer}${answer}`))).toThrow(/more bytes than content-length/);
+  });
+});
+
+describe("RequestSlabs", () => {
+  it("stores requests back to back in slabs and gives each one's bytes back, a new slab when one is full", () => {
+    const slabs = new RequestSlabs(5, 10);
+    const parts = ["abcd", "efgh", "ijk", "a request longer than a slab", "z"].map((t) => Buffer.from(t));
+    for (const p of parts) slabs.push(p);
+    expect(slabs.count).toBe(5);
+    expect(parts.map((_, i) => slabs.get(i).toString())).toEqual(parts.map(String));
+    expect(() => slabs.push(Buffer.from("x"))).toThrow(/full/);
+    expect(() => slabs.get(5)).toThrow(RangeError);
   });
 });

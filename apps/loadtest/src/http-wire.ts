@@ -24,6 +24,57 @@ export function encodeRequest(host: string, request: WireRequest): Buffer {
   return Buffer.concat([headBytes, body], headBytes.length + body.length);
 }
 
+/**
+ * Many encoded requests packed into a few large slabs: a run of a million pre-signed requests is
+ * then a handful of objects for the garbage collector to trace, not a million, so a major GC
+ * cannot stall the generator's schedule.
+ */
+export class RequestSlabs {
+  private readonly slabs: Buffer[] = [];
+  private readonly slabOf: Uint16Array;
+  private readonly offset: Uint32Array;
+  private readonly length: Uint32Array;
+  private current: Buffer | undefined;
+  private used = 0;
+  private n = 0;
+
+  constructor(
+    readonly capacity: number,
+    private readonly slabBytes = 64 * 2 ** 20,
+  ) {
+    this.slabOf = new Uint16Array(capacity);
+    this.offset = new Uint32Array(capacity);
+    this.length = new Uint32Array(capacity);
+  }
+
+  /** Appends the bytes of the next request (index `count` before the call). */
+  push(bytes: Buffer): void {
+    if (this.n >= this.capacity) throw new RangeError(`RequestSlabs is full (${this.capacity} requests)`);
+    if (!this.current || this.used + bytes.length > this.current.length) {
+      if (this.slabs.length === 0xffff) throw new RangeError("RequestSlabs: too many slabs");
+      this.current = Buffer.allocUnsafe(Math.max(this.slabBytes, bytes.length));
+      this.slabs.push(this.current);
+      this.used = 0;
+    }
+    bytes.copy(this.current, this.used);
+    this.slabOf[this.n] = this.slabs.length - 1;
+    this.offset[this.n] = this.used;
+    this.length[this.n] = bytes.length;
+    this.used += bytes.length;
+    this.n++;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Request i's bytes (a view into its slab, no copy). */
+  get(i: number): Buffer {
+    if (!(i >= 0 && i < this.n)) throw new RangeError(`no request ${i} (${this.n} stored)`);
+    return this.slabs[this.slabOf[i]!]!.subarray(this.offset[i]!, this.offset[i]! + this.length[i]!);
+  }
+}
+
 /** Thrown for bytes that are not an HTTP/1.1 response this reader understands. */
 export class WireProtocolError extends Error {
   override name = "WireProtocolError";

@@ -1,5 +1,5 @@
 import { connect, type Socket } from "node:net";
-import { encodeRequest, ResponseReader } from "./http-wire.js";
+import { encodeRequest, RequestSlabs, ResponseReader } from "./http-wire.js";
 import { LatencyRecorder, type LatencySummary } from "./stats.js";
 
 export interface LoadRequest {
@@ -122,8 +122,8 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   const intervalMs = 1000 / options.rate;
   const arrival = options.arrivalMs ?? ((i: number) => i * intervalMs);
   const presign = options.presign ?? true;
-  const encoded = presign ? Array.from({ length: options.total }, (_, i) => encodeRequest(host, options.makeRequest(i))) : undefined;
-  const build = (i: number) => encoded?.[i] ?? encodeRequest(host, options.makeRequest(i));
+  const encoded = presign ? presignAll(host, options) : undefined;
+  const build = (i: number) => (encoded ? encoded.get(i) : encodeRequest(host, options.makeRequest(i)));
 
   const latency = new LatencyRecorder(Math.min(options.total, 1 << 20));
   const lateness = new LatencyRecorder(Math.min(options.total, 1 << 20));
@@ -147,7 +147,6 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
     if (!busy) return;
     conn.busy = undefined;
     clearTimeout(busy.timer);
-    if (encoded) encoded[busy.i] = EMPTY; // let the bytes go
     inFlight--;
     completed++;
     count(key);
@@ -292,7 +291,12 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   });
 }
 
-const EMPTY = Buffer.alloc(0);
+/** Every request built, signed and encoded before the clock starts. */
+function presignAll(host: string, options: OpenLoadOptions): RequestSlabs {
+  const slabs = new RequestSlabs(options.total);
+  for (let i = 0; i < options.total; i++) slabs.push(encodeRequest(host, options.makeRequest(i)));
+  return slabs;
+}
 
 /** Opens `n` connections and waits until each is connected (or failed: sends then open new ones). */
 async function openWarm(n: number, open: () => Conn): Promise<void> {
