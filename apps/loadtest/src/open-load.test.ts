@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { assertLoopback, keptSchedule, runOpenLoad } from "./open-load.js";
+import { burstSchedule } from "./run.js";
+import { assertLoopback, dueUntil, keptSchedule, runOpenLoad, steadySchedule } from "./open-load.js";
 
 let server: Server;
 let base: string;
@@ -83,6 +84,20 @@ describe("runOpenLoad", () => {
     const result = await runOpenLoad({ target: `http://127.0.0.1:${closed}`, rate: 100, total: 5, makeRequest: () => ({ path: "/", headers: {}, body: Buffer.from("x") }) });
     expect(result.byStatus).toEqual({ error: 5 });
     expect(result.latency.count).toBe(0);
+  });
+
+  it("schedules arrivals steadily or in bursts, and finds which are due", () => {
+    const steady = steadySchedule(2000);
+    expect([0, 1, 2, 3].map(steady)).toEqual([0, 0.5, 1, 1.5]);
+    expect(dueUntil(steady, 0, 10, 1.5)).toBe(4); // 0, 0.5, 1 and 1.5 ms are due at 1.5 ms
+    expect(dueUntil(steady, 4, 10, 1.9)).toBe(4); // nothing more until 2 ms
+    expect(dueUntil(steady, 4, 6, 100)).toBe(6); // never past the total
+    expect(() => steadySchedule(0)).toThrow(RangeError);
+    // 1000/s, ×4 during the first 10 ms of every 20 ms
+    const burst = burstSchedule(60, 1000, 4, 20, 10);
+    expect(Array.from(burst.slice(0, 3))).toEqual([0, 0.25, 0.5]);
+    expect(dueUntil((i) => burst[i]!, 0, 60, 9.99)).toBe(40); // 40 arrivals in the 10 ms burst
+    expect(burst[41]! - burst[40]!).toBe(1); // then back to 1 per ms
   });
 
   it("trusts a run's latency only when the generator kept its schedule", () => {

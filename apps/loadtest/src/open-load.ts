@@ -79,6 +79,20 @@ export interface OpenLoadResult {
   achievedRate: number;
 }
 
+/** A steady schedule: arrival i at i × 1000 / rate ms from the start. */
+export function steadySchedule(rate: number): (i: number) => number {
+  if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be a positive number of arrivals per second, got ${rate}`);
+  const intervalMs = 1000 / rate;
+  return (i) => i * intervalMs;
+}
+
+/** The index just past the last arrival due by `elapsedMs`, scanning from `next` (at most `total`). */
+export function dueUntil(arrival: (i: number) => number, next: number, total: number, elapsedMs: number): number {
+  let i = next;
+  while (i < total && arrival(i) <= elapsedMs) i++;
+  return i;
+}
+
 /** Lateness p99 (ms) a generator may show and still have its latencies count as the server's. */
 export const MAX_LATENESS_MS = 5;
 
@@ -119,8 +133,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   const maxInFlight = options.maxInFlight ?? 1024;
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const intervalMs = 1000 / options.rate;
-  const arrival = options.arrivalMs ?? ((i: number) => i * intervalMs);
+  const arrival = options.arrivalMs ?? steadySchedule(options.rate);
   const presign = options.presign ?? true;
   const encoded = presign ? presignAll(host, options) : undefined;
   const build = (i: number) => (encoded ? encoded.get(i) : encodeRequest(host, options.makeRequest(i)));
@@ -273,10 +286,8 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
     const tick = () => {
       const now = performance.now();
       // Fire every arrival whose time has come; a late tick catches up rather than dropping them.
-      while (next < options.total && started + arrival(next) <= now) {
-        fire(next, started + arrival(next));
-        next++;
-      }
+      const due = dueUntil(arrival, next, options.total, now - started);
+      for (; next < due; next++) fire(next, started + arrival(next));
       if (options.onProgress && now - lastProgress >= 1000) {
         lastProgress = now;
         options.onProgress({ elapsedMs: now - started, sent, completed, inFlight, ok });
