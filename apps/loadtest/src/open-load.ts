@@ -30,6 +30,10 @@ export interface OpenLoadOptions {
   makeRequest(i: number): LoadRequest;
   /** Build every request before the clock starts (default true). */
   presign?: boolean;
+  /** Request i's bytes, already encoded (host included): used instead of `makeRequest` when given. */
+  requestBytes?(i: number): Buffer;
+  /** When the clock starts, in this process's `performance.now()` (default: once the connections are open). */
+  startAt?: number;
   /** Keep-alive connections opened before the clock starts (default: enough for 20 ms of arrivals). */
   connections?: number;
   /**
@@ -37,8 +41,11 @@ export interface OpenLoadOptions {
    * request waits for a connection to come free, and that wait counts as the generator's lateness.
    */
   maxConnections?: number;
-  /** Called when request i got a response; `sentAt` is when its first byte was written (performance.now()). */
-  onResponse?(i: number, status: number, sentAt: number): void;
+  /**
+   * Called when request i got a response (or failed: status 0); `sentAt` is when its first byte
+   * was written (performance.now()), `latencyMs` from then to the last byte read (0 when failed).
+   */
+  onResponse?(i: number, status: number, sentAt: number, latencyMs: number): void;
   /** Called about once a second with progress. */
   onProgress?(p: LoadProgress): void;
   /** Per-request timeout in ms (default 10 s). */
@@ -135,8 +142,9 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   const timeoutMs = options.timeoutMs ?? 10_000;
   const arrival = options.arrivalMs ?? steadySchedule(options.rate);
   const presign = options.presign ?? true;
-  const encoded = presign ? presignAll(host, options) : undefined;
-  const build = (i: number) => (encoded ? encoded.get(i) : encodeRequest(host, options.makeRequest(i)));
+  const given = options.requestBytes;
+  const encoded = !given && presign ? presignAll(host, options) : undefined;
+  const build = given ?? ((i: number) => (encoded ? encoded.get(i) : encodeRequest(host, options.makeRequest(i))));
 
   const latency = new LatencyRecorder(Math.min(options.total, 1 << 20));
   const lateness = new LatencyRecorder(Math.min(options.total, 1 << 20));
@@ -163,9 +171,10 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
     inFlight--;
     completed++;
     count(key);
-    if (status > 0) latency.record(performance.now() - busy.sentAt);
+    const took = status > 0 ? performance.now() - busy.sentAt : 0;
+    if (status > 0) latency.record(took);
     if (status >= 200 && status < 300) ok++;
-    options.onResponse?.(busy.i, status, busy.sentAt);
+    options.onResponse?.(busy.i, status, busy.sentAt, took);
     finish();
   };
 
@@ -255,7 +264,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
   const warm = Math.min(maxConnections, options.connections ?? Math.min(maxInFlight, Math.ceil(options.rate / 50) + 8));
   await openWarm(warm, open);
 
-  const started = performance.now();
+  const started = options.startAt ?? performance.now();
   const cpuAtStart = process.cpuUsage();
   let lastProgress = started;
   return new Promise((resolve) => {
