@@ -6,7 +6,9 @@
 #   services  PostgreSQL on 127.0.0.1:5432, trusting local connections (user postgres, no
 #             password, as the tests and scripts/up.sh connect), and nats-server with JetStream
 #             on 127.0.0.1:4222; each started when its port is closed, and installed first from
-#             Debian's packages (`postgresql`, `nats-server`) when it is not installed
+#             Debian's packages (`postgresql`, `nats-server`) when it is not installed; and
+#             Debian's `pgbouncer` installed when missing (not started: the PgBouncer tests start
+#             their own, on ports of their own)
 #   tools     nats-server v2.15.2 and the nats CLI v0.5.0 built with Go into .tools/bin (ignored
 #             by git; reused while their versions match). Without Go it says loudly that only
 #             Debian's nats-server (2.9.10) can be tested, and goes on
@@ -21,6 +23,7 @@
 #     /var/lib/postgresql/<v>/<name> and /var/log/postgresql/postgresql-<v>-<name>.log)
 #   PG_CLUSTER_CONF_ROOT: postgresql-common's configuration root (/etc/postgresql)
 #   FLOODGATE_NATS_STORE (/var/lib/nats-server), FLOODGATE_NATS_LOG (/var/log/nats-server.log)
+#   FLOODGATE_PGBOUNCER (/usr/sbin/pgbouncer): where an installed pgbouncer is looked for off PATH
 #   FLOODGATE_TOOLS_DIR (<repo>/.tools), FLOODGATE_GO (go on PATH, else /usr/local/go/bin/go)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -138,9 +141,15 @@ start_nats() {
   wait_port "$NATS_PORT" || { echo "nats-server did not listen on $NATS_PORT (see $NATS_LOG)" >&2; return 1; }
 }
 
+# /usr/sbin is not on a user's PATH on Debian: look there too, or every run would call apt-get.
+ensure_pgbouncer() {
+  command -v pgbouncer >/dev/null 2>&1 || [ -x "${FLOODGATE_PGBOUNCER:-/usr/sbin/pgbouncer}" ] || apt_install pgbouncer
+}
+
 step_services() {
   port_open "$PG_PORT" || start_postgres
   port_open "$NATS_PORT" || start_nats
+  ensure_pgbouncer
 }
 
 find_go() {

@@ -6,6 +6,12 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
     {
       NATS_URL: urlVar("nats://127.0.0.1:4222", ["nats:", "tls:"]),
       DATABASE_URL: urlVar("postgresql://postgres@127.0.0.1:5432/floodgate", ["postgresql:", "postgres:"]),
+      /**
+       * Named prepared statements for the hot path, once per connection. `off` behind PgBouncer in
+       * transaction mode (1.18–1.20, or later ones without max_prepared_statements): the next
+       * transaction may run on a server connection that never prepared them.
+       */
+      DATABASE_PREPARED_STATEMENTS: enumVar(["on", "off"] as const, "on"),
       /** Messages per batch: a batch is applied as soon as it has this many. */
       WEBHOOK_BATCH_SIZE: intVar(100, 1, 10_000),
       /** A batch that is not full is applied this long after its first message arrived. */

@@ -151,6 +151,11 @@ function createBatchProcessor(deps: IntakeDeps, held: Map<JsMsg, number>, handBa
     },
     onDeadLetterFailed: () => metrics.deadLetterFailures.inc(),
     onHeld: () => metrics.held.inc(),
+    onConflict(err) {
+      const sqlstate = String((err as { code?: unknown } | null)?.code ?? "unknown");
+      metrics.conflicts.inc({ sqlstate });
+      log.warn({ err, sqlstate }, "batch transaction conflict, retried");
+    },
     log,
   });
 }

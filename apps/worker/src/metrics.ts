@@ -86,6 +86,12 @@ export function createWorkerMetrics(registry = new Registry()) {
       help: "Times a batch was held back because the database was unavailable (no attempt used up).",
       registers: [registry],
     }),
+    conflicts: new Counter({
+      name: "webhook_batch_conflicts_total",
+      help: "Batch transactions retried after a conflict, by SQLSTATE (40P01 deadlock, 40001 serialization failure); none is expected, as every transaction locks in one order.",
+      labelNames: ["sqlstate"] as const,
+      registers: [registry],
+    }),
     deadLetterFailures: new Counter({
       name: "webhook_dead_letter_failures_total",
       help: "Attempts to move a message to the dead-letter stream that failed (full or unreachable); the message is kept and tried again.",

@@ -38,6 +38,7 @@ function setup(apply: (events: NormalizedEvent[]) => Promise<ApplyResult>, extra
   const dead: { id: string; reason: string; error: string; only?: string[] }[] = [];
   const applied: string[][] = [];
   const settled: string[] = [];
+  const conflicts: string[] = [];
   let dlqFailures = extra.deadLetterFailures ?? 0;
   const breaker = circuitBreaker(handleWhen(isDatabaseUnavailable), { halfOpenAfter: 5, breaker: new ConsecutiveBreaker(2) });
   const processor = createProcessor<FakeMsg>({
@@ -56,11 +57,12 @@ function setup(apply: (events: NormalizedEvent[]) => Promise<ApplyResult>, extra
     backoff: { baseMs: 1000, maxMs: 60_000 },
     maxDeliver: 9,
     settled: (m) => settled.push(m.id),
+    onConflict: (err) => conflicts.push(String((err as { code?: unknown }).code)),
     log: { warn: () => {}, error: () => {} },
     sleep: () => new Promise((r) => setTimeout(r, 1)),
   });
   if (extra.stopped) processor.stop();
-  return { flush: processor.flush, processor, dead, applied, breaker, settled };
+  return { flush: processor.flush, processor, dead, applied, breaker, settled, conflicts };
 }
 
 describe("batch processor", () => {
@@ -158,7 +160,7 @@ describe("batch processor", () => {
 
   it("retries deadlocks and serialization failures without counting them, however many there are", async () => {
     let calls = 0;
-    const { flush, dead } = setup(async (e) => {
+    const { flush, dead, conflicts } = setup(async (e) => {
       if (++calls <= 12) throw Object.assign(new Error("deadlock detected"), { code: calls % 2 ? "40P01" : "40001" });
       return ok(e.length);
     });
@@ -166,6 +168,8 @@ describe("batch processor", () => {
     await flush(msgs);
     expect(msgs[0]!.disposition).toBe("ack");
     expect(dead).toEqual([]);
+    // Each one is reported (webhook_batch_conflicts_total), so a test or an alert can see them.
+    expect(conflicts).toEqual(["40P01", "40001", "40P01", "40001", "40P01", "40001", "40P01", "40001", "40P01", "40001", "40P01", "40001"]);
   });
 
   it("keeps a message in progress while the dead-letter stream refuses it, and stores it once it accepts", async () => {

@@ -50,6 +50,8 @@ export interface ProcessorOptions<M extends Message = JsMsg> {
   onDeadLetterFailed?(msg: M, err: unknown): void;
   /** Called each time a batch waits for the database to come back. */
   onHeld?(): void;
+  /** Called each time a batch's transaction is retried after a conflict (40P01 deadlock, 40001 serialization failure). */
+  onConflict?(err: unknown): void;
   log: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
   sleep?(ms: number): Promise<void>;
 }
@@ -172,6 +174,7 @@ export function createProcessor<M extends Message = JsMsg>(options: ProcessorOpt
         if (isTransactionConflict(err)) {
           // Not the events' fault: never counted. A short, growing pause lets the other side finish.
           conflicts++;
+          options.onConflict?.(err);
           await pause(Math.min(1000, 10 * conflicts));
           continue;
         }

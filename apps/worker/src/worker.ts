@@ -64,6 +64,7 @@ export function openDatabase(env: WorkerEnv, metrics: WorkerMetrics, log: Logger
     databaseUrl: env.DATABASE_URL,
     max: env.WEBHOOK_MAX_WORKERS + 2,
     applicationName: "floodgate-worker",
+    preparedStatements: env.DATABASE_PREPARED_STATEMENTS === "on",
     onConnectionError(err) {
       metrics.dbConnectionErrors.inc();
       log.warn({ err: err.message }, "database connection lost");

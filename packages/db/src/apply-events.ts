@@ -1,7 +1,7 @@
 import type { NormalizedEvent } from "@floodgate/provider-kit";
 import { isDeliveryStatus } from "@floodgate/provider-kit";
 import type pg from "pg";
-import { inTransaction, type DbLike } from "./db.js";
+import { inTransaction, statement, type DbLike } from "./db.js";
 
 /** What {@link applyEvents} did with a batch; `applied + duplicates + parked + invalid` = events given. */
 export interface ApplyResult {
@@ -103,11 +103,9 @@ export async function lockRecipients(
   messageIds: string[],
   addresses: string[],
 ): Promise<RecipientMatcher> {
-  const { rows } = await client.query<{ id: string | null; provider: string; provider_message_id: string; akey: string | null; address: string | null }>({
-    name: "floodgate_lock_recipients",
-    text: LOCK_RECIPIENTS_SQL,
-    values: [providers, messageIds, addresses],
-  });
+  const { rows } = await client.query<{ id: string | null; provider: string; provider_message_id: string; akey: string | null; address: string | null }>(
+    statement(client, "floodgate_lock_recipients", LOCK_RECIPIENTS_SQL, [providers, messageIds, addresses]),
+  );
   const messages = new Map<string, LockedMessage>();
   const eventKeys = new Map<string, string>();
   for (const row of rows) {
@@ -243,10 +241,8 @@ export async function applyMatched(
   cols: MatchedColumns,
 ): Promise<{ applied: number; unchanged: number; byType: [string, string, number][] }> {
   if (cols.eventId.length === 0) return { applied: 0, unchanged: 0, byType: [] };
-  const { rows } = await client.query<{ applied: number; unchanged: number; by_type: [string, string, number][] }>({
-    name: "floodgate_apply_matched",
-    text: APPLY_MATCHED_SQL,
-    values: [
+  const { rows } = await client.query<{ applied: number; unchanged: number; by_type: [string, string, number][] }>(
+    statement(client, "floodgate_apply_matched", APPLY_MATCHED_SQL, [
       cols.provider,
       cols.eventId,
       cols.recipientId,
@@ -256,8 +252,8 @@ export async function applyMatched(
       cols.errorMessage,
       cols.address,
       cols.type,
-    ],
-  });
+    ]),
+  );
   const row = rows[0];
   return { applied: row?.applied ?? 0, unchanged: row?.unchanged ?? 0, byType: row?.by_type ?? [] };
 }
@@ -373,10 +369,8 @@ export async function applyEvents(db: DbLike, events: readonly NormalizedEvent[]
       matched.address.push(e.recipient ?? "");
     }
     if (unmatched.length > 0) {
-      const parked = await client.query({
-        name: "floodgate_park_events",
-        text: PARK_SQL,
-        values: [
+      const parked = await client.query(
+        statement(client, "floodgate_park_events", PARK_SQL, [
           unmatched.map((e) => e.provider),
           unmatched.map((e) => e.providerEventId),
           unmatched.map((e) => e.providerMessageId),
@@ -387,8 +381,8 @@ export async function applyEvents(db: DbLike, events: readonly NormalizedEvent[]
           unmatched.map((e) => Math.floor(e.occurredAt)),
           unmatched.map((e) => e.errorCode ?? null),
           unmatched.map((e) => e.errorMessage ?? null),
-        ],
-      });
+        ]),
+      );
       result.parked = parked.rowCount ?? 0;
       for (const row of parked.rows as { provider: string; type: string }[]) outcomeOf(row.provider, row.type).parked++;
       result.duplicates += unmatched.length - result.parked;

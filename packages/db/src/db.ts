@@ -16,6 +16,13 @@ export interface CreateDbOptions {
   connectionTimeoutMs?: number;
   /** Called when a connection fails outside a query (default: one line on stderr). */
   onConnectionError?: (err: Error) => void;
+  /**
+   * Prepare the hot-path statements once per connection under a name (default true): saves their
+   * parsing and planning on every batch. Turn off behind a transaction-pooling proxy (PgBouncer
+   * `pool_mode = transaction` before 1.21), where the next transaction may run on a server
+   * connection that never saw the statement.
+   */
+  preparedStatements?: boolean;
 }
 
 /** A handle on the database: the `pg` pool used by the hot path, and `close()`. */
@@ -50,13 +57,29 @@ export function createDb(options: CreateDbOptions): Db {
     if (options.onConnectionError) options.onConnectionError(err);
     else console.error("@floodgate/db: connection error", err.message);
   };
-  pool.on("connect", (client) => guardClient(client, report));
+  const prepare = options.preparedStatements ?? true;
+  pool.on("connect", (client) => {
+    guardClient(client, report);
+    if (!prepare) unpreparedClients.add(client);
+  });
   // An idle client losing its connection: the pool replaces it.
   pool.on("error", report);
   return {
     pool,
     close: () => (closed ??= pool.end()),
   };
+}
+
+/** Connections of pools created with `preparedStatements: false`. */
+const unpreparedClients = new WeakSet<pg.ClientBase>();
+
+/**
+ * @internal A query of the hot path: prepared once per connection under `name`, unless the
+ * connection's pool was created with `preparedStatements: false` (then parsed on every call, as
+ * an unnamed statement that lives only as long as the query, which a pooling proxy can carry).
+ */
+export function statement(client: pg.ClientBase, name: string, text: string, values: unknown[]): pg.QueryConfig {
+  return unpreparedClients.has(client) ? { text, values } : { name, text, values };
 }
 
 /** @internal */

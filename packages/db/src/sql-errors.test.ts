@@ -45,6 +45,28 @@ describe("classifyDatabaseError", () => {
     expect(classifyDatabaseError(pgError(code))).toBe("unavailable");
   });
 
+  // PgBouncer answers for PostgreSQL while it is away, with errors of its own, all SQLSTATE 08P01
+  // (texts of PgBouncer 1.18, as Debian ships it, and later versions).
+  it.each([
+    "server login has been failing, try again later (server_login_retry)",
+    "server login has been failing, cached error: connect failed (server_login_retry)",
+    "server login failed: FATAL the database system is shutting down",
+    "client_login_timeout (server down)",
+    "query_wait_timeout",
+    "server conn crashed?",
+    "pgbouncer cannot connect to server",
+    "no more connections allowed (max_client_conn)",
+  ])("PgBouncer's %j (08P01) means the database cannot take the write now", (message) => {
+    expect(classifyDatabaseError(pgError("08P01", message))).toBe("unavailable");
+  });
+
+  it.each([
+    ["26000", 'prepared statement "floodgate_apply_matched" does not exist'],
+    ["42P05", 'prepared statement "floodgate_apply_matched" already exists'],
+  ])("%s (%s: named statements through a transaction pooler) holds the work, never dead-letters it", (code, message) => {
+    expect(classifyDatabaseError(pgError(code, message))).toBe("unavailable");
+  });
+
   it("recognizes lost connections without a SQLSTATE, through cause chains", () => {
     expect(classifyDatabaseError(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }))).toBe("unavailable");
     expect(classifyDatabaseError(new Error("Connection terminated unexpectedly"))).toBe("unavailable");

@@ -7,7 +7,8 @@
  * | `conflict` | 40001 serialization_failure, 40P01 deadlock_detected | the same transaction may succeed at once | retry at once, no attempt counted |
  * | `data` | class 22 (data exception), class 23 (integrity constraint), 54000 (program limit, e.g. an index row too large), class P0 (raised by a trigger: RAISE EXCEPTION, ASSERT — a check of the row written) | this event's own data cannot be stored | isolate the culprit by splitting, retry it with backoff, then dead-letter it |
  * | `unavailable` | class 08 (connection), 28 (authentication, e.g. 28P01 after a password rotation), 3D (database missing), 53 (resources, e.g. too many connections, disk full), 57 (operator intervention: 57014 statement timeout, 57P01 terminated, 57P03 starting up), 58 (system/I/O), 25006 (read-only transaction: a failover to a replica), 42501 (permission), 42P01 (missing table) | the database cannot take this write now | hold the work, open the circuit breaker, count nothing, discard the connection |
- * | `unavailable` | any other SQLSTATE (schema not as expected, internal errors) | not the event's fault | as above: nothing is dead-lettered for a condition an operator must fix |
+ * | `unavailable` | 08P01 from PgBouncer standing in for a server that is away (`server login has been failing`, `query_wait_timeout`, `client_login_timeout (server down)`, `server conn crashed?`, …) | the server behind the pooler is unreachable | as above |
+ * | `unavailable` | any other SQLSTATE (schema not as expected, internal errors; 26000/42P05, named prepared statements through a transaction pooler) | not the event's fault | as above: nothing is dead-lettered for a condition an operator must fix |
  * | `unavailable` | no SQLSTATE, a socket error (ECONNREFUSED, ECONNRESET, ETIMEDOUT, …) or a lost connection | the server is unreachable | as above |
  * | `data` | no SQLSTATE, any other error | a fault in preparing this batch | as for data errors |
  */

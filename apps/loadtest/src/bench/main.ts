@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { defaultEd25519Backend, encodeEvents, nodeCryptoBackend, sodiumBackend, type Ed25519Backend, type NormalizedEvent } from "@floodgate/provider-kit";
+import { defaultEd25519Backend, nodeCryptoBackend, sodiumBackend, type Ed25519Backend } from "@floodgate/provider-kit";
 import { connectQueue, createPublisher, ensureStream, subjectFor } from "@floodgate/queue";
 import { deleteStream, natsUrl, uniqueQueueConfig } from "@floodgate/queue/testing";
 import { freePort, startProcess, waitFor } from "../harness/processes.js";
@@ -32,8 +32,10 @@ import { ses } from "@floodgate/provider-ses";
 import { twilio } from "@floodgate/provider-twilio";
 import { vonage } from "@floodgate/provider-vonage";
 import { createWebhookSigner, extraGatewayEnv, generateSigningSecrets, PROVIDER_PROFILES, signedRequest, SNS_FETCH_STUB, type SignedRequest } from "../webhooks.js";
+import { appliedCount, GROUP, insertRecipients, publishBacklog, rawPostgresRate } from "./backlog.js";
 import { procStats, sampleRss } from "./proc.js";
 import { add, figures, log, markdown, round } from "./figures.js";
+import { workerScaleFigures } from "./workers.js";
 import { runWrk, writeRequests } from "./wrk.js";
 import { bucketsBetween, histogramQuantile, median, readBuckets } from "./latency.js";
 import { capacityFigures } from "./capacity.js";
@@ -43,8 +45,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const E2E_RATE = Number(process.env.BENCH_E2E_RATE ?? 5000);
 const E2E_SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 60);
 const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
-/** Events per queued message in the worker run, as the grouping gateway produces under load. */
-const GROUP = Number(process.env.BENCH_GROUP ?? 32);
 const OUT = resolve(REPO_ROOT, ".bench");
 /** Generator processes sharing the schedule of a latency run (none carries the bench's heap). */
 const GENERATORS = Number(process.env.BENCH_GENERATORS ?? 2);
@@ -340,59 +340,11 @@ async function schemeFigures(dir: string): Promise<void> {
   });
 }
 
-function deliveredEvent(messageId: string, i: number): NormalizedEvent {
-  return {
-    provider: "telnyx",
-    providerEventId: `${messageId}-e:+1555${String(i).padStart(7, "0")}`,
-    providerMessageId: messageId,
-    recipient: `+1555${String(i).padStart(7, "0")}`,
-    type: "message.finalized",
-    status: "delivered",
-    rawStatus: "delivered",
-    occurredAt: Date.now(),
-    errorCode: null,
-    errorMessage: null,
-  };
-}
-
-async function insertRecipients(s: System, batch: string, n: number): Promise<string[]> {
-  const ids = Array.from({ length: n }, (_, i) => `${batch}-${i}`);
-  await s.pool.query("INSERT INTO batches (id) VALUES ($1)", [batch]);
-  for (let i = 0; i < n; i += 10_000) {
-    await s.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) SELECT 'r-' || m, $1, 'telnyx', m FROM unnest($2::text[]) AS m", [batch, ids.slice(i, i + 10_000)]);
-  }
-  return ids;
-}
-
-/** Raw PostgreSQL's rate for the same kind of rows: one UPDATE … FROM unnest per 1,000 rows. */
-async function rawPostgresRate(s: System, batch: string, n: number): Promise<number> {
-  const ids = await insertRecipients(s, batch, n);
-  const started = performance.now();
-  for (let i = 0; i < n; i += 1000) {
-    await s.pool.query(
-      "UPDATE recipients r SET status = 'delivered', delivered_at = now(), address = u.m, updated_at = now() FROM unnest($1::text[]) AS u(m) WHERE r.id = 'r-' || u.m",
-      [ids.slice(i, i + 1000)],
-    );
-  }
-  return n / ((performance.now() - started) / 1000);
-}
-
-/** Prefills the stream with `n` delivered events for a new batch, `GROUP` per message, then times one fresh worker applying them all. */
+/** Prefills the stream with `n` delivered events for a new batch, then times one fresh worker applying them all. */
 async function drainBacklog(s: System, batch: string, n: number): Promise<{ rate: number; cpuPer10k: number; peakRss: number }> {
-  const ids = await insertRecipients(s, batch, n);
-  const publisher = createPublisher(s.queueConnection, { timeoutMs: 30_000, maxInFlight: 256 });
-  const subject = subjectFor(s.queue.subjectPrefix, "telnyx", "message.finalized");
-  log(`prefilling ${n} events, ${GROUP} per message`);
-  const messages: Promise<unknown>[] = [];
-  for (let i = 0; i < n; i += GROUP) {
-    const events = ids.slice(i, i + GROUP).map((id, k) => deliveredEvent(id, i + k));
-    messages.push(publisher.publish(subject, encodeEvents(events), `${batch}:${i}`));
-    if (messages.length >= 256) await Promise.all(messages.splice(0));
-  }
-  await Promise.all(messages);
-  const count = async () => (await s.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM applied_events")).rows[0]!.n;
-  const before = await count(); // earlier rounds' events
-  const applied = async () => (await count()) - before;
+  await publishBacklog(s, await insertRecipients(s, batch, n));
+  const before = await appliedCount(s); // earlier rounds' events
+  const applied = async () => (await appliedCount(s)) - before;
   const worker = await s.startWorker();
   try {
     const pid = worker.child.pid!;
@@ -515,6 +467,7 @@ async function main(): Promise<void> {
     if (want("gateway")) await gatewayFigures(dir);
     if (want("schemes")) await schemeFigures(dir);
     if (want("worker")) await workerFigures();
+    if (want("workers")) await workerScaleFigures();
     if (want("e2e")) await endToEndFigures();
     if (want("storage")) await storageFigures();
     if (want("capacity")) await capacityFigures({ secrets, signer, bareRps: () => bareRps(dir) });

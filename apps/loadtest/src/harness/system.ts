@@ -6,6 +6,7 @@ import { connectQueue, countDeadLetters, deadLetterConfigFor, strandedConfigFor,
 import { deleteStream, natsUrl as sharedNatsUrl, uniqueQueueConfig } from "@floodgate/queue/testing";
 import pg from "pg";
 import { createWebhookSigner, generateSigningSecrets, type SigningSecrets, type WebhookSigner } from "../webhooks.js";
+import { startPgBouncer, type TestPgBouncer } from "./pgbouncer.js";
 import { freePort, httpOk, startProcess, waitFor, type ManagedProcess } from "./processes.js";
 
 /** The repository root (this file is apps/loadtest/src/harness/system.ts, or its build). */
@@ -32,6 +33,11 @@ export interface SystemOptions {
   workerNodeFlags?: string[];
   /** Signing secrets to configure (default: fresh ones), e.g. to reuse a pre-signed corpus. */
   secrets?: SigningSecrets;
+  /**
+   * Workers reach the database through a PgBouncer of this system's own, in transaction-pooling
+   * mode (with `DATABASE_PREPARED_STATEMENTS=off`); assertions still use the server directly.
+   */
+  pgbouncer?: boolean;
 }
 
 /** Gateway and workers running as real processes against a database and stream of their own. */
@@ -50,6 +56,8 @@ export interface System {
   readonly workers: ManagedProcess[];
   /** Where the gateway listens, e.g. `127.0.0.1:41234`. */
   readonly gatewayHost: string;
+  /** The PgBouncer the workers go through, when started with `pgbouncer: true`. */
+  readonly pgbouncer: TestPgBouncer | undefined;
   /** Starts one more worker on the same consumer and waits until it is ready. */
   startWorker(extraEnv?: Record<string, string>): Promise<ManagedProcess>;
   /** The `/metrics` URL of worker `i`. */
@@ -75,6 +83,8 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   // A fault test stops the database under this pool: a lost connection is expected then.
   pool.on("error", () => undefined);
   pool.on("connect", (client) => guardClient(client));
+  const pgbouncer = options.pgbouncer ? await startPgBouncer({ serverPort: Number(new URL(database.url).port || 5432) }) : undefined;
+  const workerDatabase = pgbouncer ? { DATABASE_URL: pgbouncer.through(database.url), DATABASE_PREPARED_STATEMENTS: "off" } : { DATABASE_URL: database.url };
   const secrets = options.secrets ?? generateSigningSecrets();
   const queueConnection = await connectQueue({ servers: natsUrl, name: "floodgate-test-harness" });
   const [port, metricsPort] = [await freePort(), await freePort()];
@@ -107,7 +117,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     const workerPort = await freePort();
     const env = {
       ...base,
-      DATABASE_URL: database.url,
+      ...workerDatabase,
       WORKER_PORT: String(workerPort),
       HOST: "127.0.0.1",
       WEBHOOK_FLUSH_INTERVAL: "100",
@@ -142,6 +152,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     workerMetricsUrl: (i) => `http://127.0.0.1:${workerPorts[i]}/metrics`,
     workerUrl: (i) => `http://127.0.0.1:${workerPorts[i]}`,
     queueConnection,
+    pgbouncer,
     deadLetterCount: () => countDeadLetters(queueConnection.jsm, deadLetterConfigFor(queue)).catch(() => 0),
     async assertInvariant() {
       const violations = await checkInvariant(pool);
@@ -149,6 +160,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
     },
     async stop() {
       await Promise.all([gateway.stop(), ...workers.map((w) => w.stop())]);
+      await pgbouncer?.dispose();
       await pool.end();
       await deleteStream(queueConnection.jsm, queue.stream);
       await deleteStream(queueConnection.jsm, deadLetterConfigFor(queue).stream);
