@@ -180,6 +180,9 @@ async function openQueueConnection(options: ConnectQueueOptions, log: QueueLogge
     maxPingOut: 3,
     timeout,
     reconnectToServer: (pool) => pickServer(pool, left),
+    // Otherwise every request (each JetStream publish) allocates an Error to keep the caller's
+    // stack for a timeout that almost never comes: ~2 % of the gateway's CPU in a profile.
+    noAsyncTraces: true,
     ...options.connectionOptions,
   });
   let jsm: JetStreamManager;

@@ -31,6 +31,8 @@ export interface SystemOptions {
   workerEnv?: Record<string, string>;
   /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
   gatewayNodeFlags?: string[];
+  /** Extra node flags for every worker process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  workerNodeFlags?: string[];
   /** Signing secrets to configure (default: fresh ones), e.g. to reuse a pre-signed corpus. */
   secrets?: SigningSecrets;
   /**
@@ -130,7 +132,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       ...options.workerEnv,
       ...extraEnv,
     };
-    const worker = startProcess(`worker-${workers.length}`, process.execPath, [...WORKER_NODE_FLAGS, "--enable-source-maps", WORKER_MAIN], { env });
+    const worker = startProcess(`worker-${workers.length}`, process.execPath, [...WORKER_NODE_FLAGS, ...(options.workerNodeFlags ?? []), "--enable-source-maps", WORKER_MAIN], { env });
     workers.push(worker);
     workerPorts.push(workerPort);
     await waitFor("worker ready", () => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 30_000).catch((err: unknown) => {
