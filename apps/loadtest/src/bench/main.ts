@@ -6,7 +6,8 @@
  * for the sustained end-to-end run; BENCH_WORKER_EVENTS (50000) for the worker run;
  * BENCH_ROUNDS (3) runs behind every ratio (the median is shown); BENCH_GENERATORS (2) generator
  * processes for the latency run at half the Resend rate; BENCH_CAPACITY_* (see
- * capacity.ts); BENCH_ONLY=gateway,schemes,worker,e2e,storage,capacity to run some sections only.
+ * capacity.ts); BENCH_WORKERS_EVENTS and BENCH_WORKER_COUNTS (see workers.ts);
+ * BENCH_ONLY=gateway,schemes,worker,workers,e2e,storage,capacity to run some sections only.
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
