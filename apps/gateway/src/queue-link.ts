@@ -56,8 +56,8 @@ export function classifyQueueError(err: unknown): PublishFailure {
 }
 
 /** One JetStream message per webhook (dedup by delivery id), or grouped per subject, capped in events and bytes. */
-function createEventPublisher(env: GatewayEnv, queue: QueueConnection, guard: CapacityGuard, maxBytes: number): EventPublisher {
-  const publisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: env.PUBLISH_MAX_IN_FLIGHT, guard, maxBytes });
+function createEventPublisher(env: GatewayEnv, queue: QueueConnection, guard: CapacityGuard, maxBytes: number, log: Logger): EventPublisher {
+  const publisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: env.PUBLISH_MAX_IN_FLIGHT, guard, maxBytes, log });
   if (env.GATEWAY_GROUPING === "off") return { publish: (subject, events, deliveryId) => publisher.publish(subject, encodeEvents(events), deliveryId) };
   const grouping = createGroupingPublisher<NormalizedEvent>(publisher, { encode: encodeEvents, maxItems: env.GATEWAY_GROUP_MAX_EVENTS, maxBytes });
   return { publish: (subject, events) => grouping.publish(subject, events) };
@@ -102,11 +102,11 @@ async function setUpQueue(queue: QueueConnection, env: GatewayEnv, cfg: QueueCon
     );
   }
   // Dead letters get a publisher of their own: the capacity guard watches the work stream only.
-  const dlqPublisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: 64, maxBytes });
+  const dlqPublisher = createPublisher(queue, { timeoutMs: env.PUBLISH_TIMEOUT_MS, maxInFlight: 64, maxBytes, log });
   await logDurability(queue, stream, env, log);
   log.info({ stream: cfg.stream, deadLetters: dlq.stream, messageLimit: maxBytes, server: queue.nc.getServer() }, "gateway connected to NATS: accepting webhooks");
   return {
-    publisher: createEventPublisher(env, queue, guard, maxBytes),
+    publisher: createEventPublisher(env, queue, guard, maxBytes, log.child({ component: "publisher" })),
     deadLetters: { keep: (webhook) => keepRawDeadLetter(dlqPublisher, dlq, { ...webhook, subjectPrefix: cfg.subjectPrefix }) },
     guard,
   };

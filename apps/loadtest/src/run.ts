@@ -1,6 +1,6 @@
 import { checkInvariant } from "@floodgate/db";
 import pg from "pg";
-import { runOpenLoad, type OpenLoadResult } from "./open-load.js";
+import { runOpenLoad, type LoadProgress, type OpenLoadResult } from "./open-load.js";
 import { LatencyRecorder, formatMs, type LatencySummary } from "./stats.js";
 import { planTraffic, type TrafficOptions, type TrafficPlan } from "./traffic.js";
 import { signedRequest, type WebhookSigner } from "./webhooks.js";
@@ -19,6 +19,8 @@ export interface RunOptions extends TrafficOptions {
   /** How long to wait for every acknowledged webhook to be applied (default 60 s). */
   settleTimeoutMs?: number;
   onProgress?: (line: string) => void;
+  /** Called about once a second while the load runs, with the generator's own progress. */
+  onLoadProgress?: (p: LoadProgress) => void;
 }
 
 export interface RunReport {
@@ -84,7 +86,7 @@ export async function runLoad(options: RunOptions): Promise<RunReport> {
     await insertRecipients(pool, batch, plan);
     const total = plan.webhooks.length;
     const schedule = options.burstFactor && options.burstFactor > 1 ? burstSchedule(total, options.rate, options.burstFactor, options.burstEveryMs ?? 10_000, options.burstMs ?? 1000) : undefined;
-    const sentAt = new Float64Array(total); // epoch ms of each request's scheduled send
+    const sentAt = new Float64Array(total); // epoch ms at which each request's first byte was written
     const acked = new Uint8Array(total);
     const bodies = plan.webhooks.map((w) => Buffer.from(w.body));
     const load = await runOpenLoad({
@@ -100,12 +102,14 @@ export async function runLoad(options: RunOptions): Promise<RunReport> {
         const signed = signedRequest(options.signer, w.provider, w.body, { deliveryId: w.deliveryId });
         return { path: signed.path, headers: signed.headers, body: signed.body === w.body ? bodies[i]! : Buffer.from(signed.body) };
       },
-      onResponse(i, status, scheduledAt) {
-        sentAt[i] = performance.timeOrigin + scheduledAt;
+      onResponse(i, status, writtenAt) {
+        sentAt[i] = performance.timeOrigin + writtenAt;
         if (status >= 200 && status < 300) acked[i] = 1;
       },
-      onProgress: (p) =>
-        options.onProgress?.(`${(p.elapsedMs / 1000).toFixed(0)} s: sent ${p.sent}/${total}, answered ${p.completed}, 2xx ${p.ok}, in flight ${p.inFlight}`),
+      onProgress: (p) => {
+        options.onLoadProgress?.(p);
+        options.onProgress?.(`${(p.elapsedMs / 1000).toFixed(0)} s: sent ${p.sent}/${total}, answered ${p.completed}, 2xx ${p.ok}, in flight ${p.inFlight}`);
+      },
     });
 
     // Every acknowledged event must reach the ledger.
@@ -188,7 +192,8 @@ export function formatReport(r: RunReport): string {
   return [
     `webhooks sent ${r.load.sent} (${r.messages} messages), answered 2xx ${r.load.ok}; by status: ${codes}`,
     `achieved ${r.load.achievedRate.toFixed(0)} req/s over ${(r.load.durationMs / 1000).toFixed(1)} s`,
-    `response p50 ${formatMs(r.latency.p50)}  p90 ${formatMs(r.latency.p90)}  p99 ${formatMs(r.latency.p99)}  max ${formatMs(r.latency.max)}`,
+    `response (first byte written → last byte read) p50 ${formatMs(r.latency.p50)}  p90 ${formatMs(r.latency.p90)}  p99 ${formatMs(r.latency.p99)}  max ${formatMs(r.latency.max)}`,
+    `generator lateness (written − scheduled) p99 ${formatMs(r.load.lateness.p99)}  max ${formatMs(r.load.lateness.max)}; it used ${r.load.cpuCores.toFixed(2)} of a core${r.load.onTime ? "" : "  → the generator fell behind its schedule: the response times above are not the gateway's alone"}`,
     `end to end (send → row changed) p50 ${formatMs(r.endToEnd.p50)}  p99 ${formatMs(r.endToEnd.p99)}  (${r.endToEnd.count} messages)`,
     `correctness: ${r.correctness.appliedEvents}/${r.correctness.acknowledgedEvents} acknowledged events applied, missing ${r.correctness.missingEvents}, wrong status ${r.correctness.wrongStatus}, counter mismatches ${r.correctness.invariantViolations} → ${r.correctness.ok ? "OK" : "FAILED"}`,
   ].join("\n");

@@ -7,11 +7,12 @@ export function readWorkerEnv(env: NodeJS.ProcessEnv = process.env) {
       NATS_URL: urlVar("nats://127.0.0.1:4222", ["nats:", "tls:"]),
       DATABASE_URL: urlVar("postgresql://postgres@127.0.0.1:5432/floodgate", ["postgresql:", "postgres:"]),
       /**
-       * Named prepared statements for the hot path, once per connection. `off` behind PgBouncer in
-       * transaction mode (1.18–1.20, or later ones without max_prepared_statements): the next
-       * transaction may run on a server connection that never prepared them.
+       * Named prepared statements for the hot path, once per connection. `auto`: until the server
+       * answers that one is missing or already exists, which is what PgBouncer in transaction mode
+       * (1.18–1.20, or later ones without max_prepared_statements) causes; then unnamed ones. `on`
+       * and `off` force either.
        */
-      DATABASE_PREPARED_STATEMENTS: enumVar(["on", "off"] as const, "on"),
+      DATABASE_PREPARED_STATEMENTS: enumVar(["auto", "on", "off"] as const, "auto"),
       /** Messages per batch: a batch is applied as soon as it has this many. */
       WEBHOOK_BATCH_SIZE: intVar(100, 1, 10_000),
       /** A batch that is not full is applied this long after its first message arrived. */

@@ -64,7 +64,10 @@ export function openDatabase(env: WorkerEnv, metrics: WorkerMetrics, log: Logger
     databaseUrl: env.DATABASE_URL,
     max: env.WEBHOOK_MAX_WORKERS + 2,
     applicationName: "floodgate-worker",
-    preparedStatements: env.DATABASE_PREPARED_STATEMENTS === "on",
+    preparedStatements: env.DATABASE_PREPARED_STATEMENTS === "auto" ? "auto" : env.DATABASE_PREPARED_STATEMENTS === "on",
+    onPreparedStatementsOff(err) {
+      log.warn({ err: err.message, code: (err as { code?: string }).code }, "named prepared statements do not survive between transactions here (a transaction-pooling proxy?): sending unnamed statements from now on");
+    },
     onConnectionError(err) {
       metrics.dbConnectionErrors.inc();
       log.warn({ err: err.message }, "database connection lost");

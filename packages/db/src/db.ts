@@ -17,12 +17,18 @@ export interface CreateDbOptions {
   /** Called when a connection fails outside a query (default: one line on stderr). */
   onConnectionError?: (err: Error) => void;
   /**
-   * Prepare the hot-path statements once per connection under a name (default true): saves their
-   * parsing and planning on every batch. Turn off behind a transaction-pooling proxy (PgBouncer
-   * `pool_mode = transaction` before 1.21), where the next transaction may run on a server
-   * connection that never saw the statement.
+   * Prepare the hot-path statements once per connection under a name: saves their parsing and
+   * planning on every batch. Behind a transaction-pooling proxy (PgBouncer `pool_mode =
+   * transaction` before 1.21) the next transaction may run on a server connection that never saw
+   * the statement. `"auto"` (default) prepares them until the server answers that a named
+   * statement is missing (26000) or already exists (42P05), the mark of such a proxy, and from
+   * then on sends unnamed ones on every connection of the pool (calling `onPreparedStatementsOff`
+   * once); the transaction that met it fails as "unavailable" and is retried. `true` always
+   * prepares, `false` never does.
    */
-  preparedStatements?: boolean;
+  preparedStatements?: boolean | "auto";
+  /** Called once when `"auto"` turns named prepared statements off, with the error that showed why. */
+  onPreparedStatementsOff?: (err: Error) => void;
 }
 
 /** A handle on the database: the `pg` pool used by the hot path, and `close()`. */
@@ -57,10 +63,11 @@ export function createDb(options: CreateDbOptions): Db {
     if (options.onConnectionError) options.onConnectionError(err);
     else console.error("@floodgate/db: connection error", err.message);
   };
-  const prepare = options.preparedStatements ?? true;
+  const mode = options.preparedStatements ?? "auto";
+  statementModes.set(pool, { prepare: mode !== false, adaptive: mode === "auto", onOff: options.onPreparedStatementsOff });
   pool.on("connect", (client) => {
     guardClient(client, report);
-    if (!prepare) unpreparedClients.add(client);
+    clientPools.set(client, pool);
   });
   // An idle client losing its connection: the pool replaces it.
   pool.on("error", report);
@@ -70,16 +77,36 @@ export function createDb(options: CreateDbOptions): Db {
   };
 }
 
-/** Connections of pools created with `preparedStatements: false`. */
-const unpreparedClients = new WeakSet<pg.ClientBase>();
+/** Whether a pool's connections prepare named statements, and whether "auto" may turn that off. */
+interface StatementMode {
+  prepare: boolean;
+  adaptive: boolean;
+  onOff?: (err: Error) => void;
+}
+const statementModes = new WeakMap<pg.Pool, StatementMode>();
+const clientPools = new WeakMap<pg.ClientBase, pg.Pool>();
 
 /**
- * @internal A query of the hot path: prepared once per connection under `name`, unless the
- * connection's pool was created with `preparedStatements: false` (then parsed on every call, as
- * an unnamed statement that lives only as long as the query, which a pooling proxy can carry).
+ * @internal A query of the hot path: prepared once per connection under `name`, unless its pool
+ * does not prepare (then parsed on every call, as an unnamed statement that lives only as long as
+ * the query, which a pooling proxy can carry).
  */
 export function statement(client: pg.ClientBase, name: string, text: string, values: unknown[]): pg.QueryConfig {
-  return unpreparedClients.has(client) ? { text, values } : { name, text, values };
+  const pool = clientPools.get(client);
+  const prepare = pool ? (statementModes.get(pool)?.prepare ?? true) : true;
+  return prepare ? { name, text, values } : { text, values };
+}
+
+/** SQLSTATEs a transaction-pooling proxy causes with named statements: missing (26000), duplicate (42P05). */
+const NAMED_STATEMENT_LOST = new Set(["26000", "42P05"]);
+
+/** In "auto" mode, turns the pool's named statements off when `err` shows they do not survive here. */
+function adaptStatements(pool: pg.Pool, err: unknown): void {
+  const mode = statementModes.get(pool);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (!mode?.adaptive || !mode.prepare || typeof code !== "string" || !NAMED_STATEMENT_LOST.has(code)) return;
+  mode.prepare = false;
+  mode.onOff?.(err instanceof Error ? err : new Error(String(err)));
 }
 
 /** @internal */
@@ -113,6 +140,7 @@ export async function inTransaction<T>(db: DbLike, fn: (client: pg.PoolClient) =
   } catch (err) {
     // Destroying the connection aborts its transaction on the server; no ROLLBACK needed (or
     // possible, on a dead connection).
+    adaptStatements(poolOf(db), err);
     if (classifyDatabaseError(err) === "unavailable") discard = err instanceof Error ? err : new Error(String(err));
     else await client.query("ROLLBACK").catch((rollbackErr: Error) => (discard = rollbackErr));
     throw err;

@@ -48,6 +48,10 @@ describe("connectQueue", () => {
     await server.stop();
   });
 
+  it("keeps no async stack trace per request (an Error per JetStream publish on the hot path)", () => {
+    expect((q.nc as unknown as { options: { noAsyncTraces?: boolean } }).options.noAsyncTraces).toBe(true);
+  });
+
   it("reconnects after the server restarts, logging the status changes, and publishing resumes", async () => {
     const cfg = uniqueQueueConfig();
     await ensureStream(q.jsm, cfg);

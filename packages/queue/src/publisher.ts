@@ -1,7 +1,8 @@
 import { jetstream, JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
 import { errors, type MsgHdrs, type NatsConnection } from "@nats-io/nats-core";
 import { watchConnection, type ConnectionState, type QueueConnection } from "./connect.js";
-import { QueueFullError, QueueMessageTooLargeError, QueuePublishError, QueueUnavailableError } from "./errors.js";
+import { QueueFullError, QueueMessageTooLargeError, QueuePublishError, QueueUnavailableError, type QueueUnavailableReason } from "./errors.js";
+import { silentLogger, type QueueLogger } from "./logger.js";
 import { createSemaphore } from "./semaphore.js";
 import type { CapacityGuard } from "./capacity-guard.js";
 
@@ -24,6 +25,15 @@ export interface PublisherOptions {
    * anything is sent. Default: {@link messageByteLimit} of the connection (its server's max_payload).
    */
   maxBytes?: number;
+  /**
+   * When a publish times out without a PubAck and none has had one for this
+   * long, the publisher leaves that server for another of the list (`switchServer`): a hung node
+   * keeps its TCP connections open and answers nothing, and nats.js's pings would only notice
+   * after a minute. At most once per this period. Default: `timeoutMs` + 500. 0 disables it.
+   */
+  reconnectAfterMs?: number;
+  /** Hears the forced reconnects. */
+  log?: QueueLogger;
 }
 
 /** nats-server's default `max_payload`, used until the server has said otherwise. */
@@ -113,6 +123,40 @@ export function classifyPublishError(err: unknown): Error {
   return new QueuePublishError(`publish failed: ${String(err)}`, undefined, { cause: err });
 }
 
+/**
+ * Failures that say the server we are connected to may be hung: no answer at all. (No responders
+ * is an answer: the server is fine and the stream has no leader yet, an election that a move to
+ * another server cannot shorten, and moving costs a reconnect.)
+ */
+const STALL_REASONS: ReadonlySet<QueueUnavailableReason> = new Set(["timeout"]);
+
+/**
+ * Watches publish outcomes and leaves the server (see `switchServer`) when a publish fails
+ * without a PubAck and none has succeeded for `afterMs`; at most once per `afterMs`.
+ */
+function createStallWatch(conn: QueueConnection | NatsConnection, afterMs: number, log: QueueLogger) {
+  let lastSuccess = performance.now();
+  let lastReconnect = 0;
+  return {
+    succeeded(): void {
+      lastSuccess = performance.now();
+    },
+    failed(err: Error, sentAt: number): void {
+      if (afterMs <= 0 || !(err instanceof QueueUnavailableError) || !STALL_REASONS.has(err.reason)) return;
+      const now = performance.now();
+      // A publish sent before the last reconnect failed on the old connection: it says nothing new.
+      if (sentAt < lastReconnect || now - Math.max(lastSuccess, lastReconnect) < afterMs) return;
+      lastReconnect = now;
+      const why = `publishes got no PubAck for ${Math.round(now - lastSuccess)} ms (${err.reason})`;
+      if (isQueueConnection(conn)) conn.switchServer(why);
+      else {
+        log.warn({ nats: "forceReconnect", server: conn.getServer(), reason: err.reason }, `${why}: reconnecting`);
+        conn.reconnect().catch(() => undefined);
+      }
+    },
+  };
+}
+
 function isQueueConnection(v: QueueConnection | NatsConnection): v is QueueConnection {
   return "js" in v && "isConnected" in v;
 }
@@ -142,18 +186,24 @@ export function createPublisher(conn: QueueConnection | NatsConnection, options:
   }
   const slots = createSemaphore(maxInFlight);
   const guard = options.guard;
+  const stalls = createStallWatch(conn, options.reconnectAfterMs ?? timeoutMs + 500, options.log ?? silentLogger);
 
   function unavailable(): QueueUnavailableError {
     return new QueueUnavailableError("disconnected", "not connected to NATS");
   }
 
   async function send(subject: string, data: Uint8Array, msgId: string, timeout: number, headers: MsgHdrs | undefined): Promise<PubAck> {
+    const sentAt = performance.now();
     try {
       // No msg id, no Nats-Msg-Id header: grouped messages carry none (~50 stored bytes saved).
       const opts = msgId ? { msgID: msgId, timeout } : { timeout };
-      return await js.publish(subject, data, headers ? { ...opts, headers } : opts);
+      const ack = await js.publish(subject, data, headers ? { ...opts, headers } : opts);
+      stalls.succeeded();
+      return ack;
     } catch (err) {
-      throw classifyPublishError(err);
+      const failure = classifyPublishError(err);
+      stalls.failed(failure, sentAt);
+      throw failure;
     } finally {
       slots.release();
     }

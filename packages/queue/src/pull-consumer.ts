@@ -1,4 +1,5 @@
-import type { ConsumerMessages, ConsumerNotification, JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import { JetStreamApiError, type Consumer, type ConsumerMessages, type ConsumerNotification, type JetStreamClient, type JsMsg } from "@nats-io/jetstream";
+import { errors } from "@nats-io/nats-core";
 import { silentLogger, type QueueLogger } from "./logger.js";
 
 /**
@@ -63,6 +64,16 @@ export interface PullConsumer {
    * and counted as a delivery nobody saw (nats-server 2.9.10), so hand back with a longer one.
    */
   readonly requestLifetimeMs: number;
+}
+
+const CONSUMER_NOT_FOUND = 10014;
+const STREAM_NOT_FOUND = 10059;
+
+/** A failure to look up or pull from the consumer that goes away by itself (no leader, a timeout). */
+function isPassing(err: unknown): boolean {
+  if (err instanceof errors.ClosedConnectionError || err instanceof errors.DrainingConnectionError) return false;
+  if (err instanceof JetStreamApiError) return err.code !== CONSUMER_NOT_FOUND && err.code !== STREAM_NOT_FOUND;
+  return true;
 }
 
 function logNotification(log: QueueLogger, stream: string, durable: string, n: ConsumerNotification): void {
@@ -153,12 +164,36 @@ export function createPullConsumer(js: JetStreamClient, options: PullConsumerOpt
     return stopRequested || hold === undefined ? {} : { hold };
   }
 
+  /** Waits `ms`, or less if stop() is called meanwhile. */
+  const pause = (ms: number) => settlesWithin(new Promise<void>(() => undefined), ms);
+
+  /**
+   * Looks the consumer up and starts a pull, again and again while that fails for a reason that
+   * passes: a consumer without a leader (an election, a cluster without quorum) answers nothing,
+   * and the lookup times out. A missing consumer or stream, or a closed connection, is final.
+   * Undefined when stop() came first.
+   */
+  async function startPull(): Promise<ConsumerMessages | undefined> {
+    for (let attempt = 1; !stopRequested; attempt++) {
+      try {
+        const consumer: Consumer = await js.consumers.get(stream, durable);
+        if (stopRequested) return undefined;
+        return await consumer.consume({ max_messages: maxMessages, expires: expiresMs });
+      } catch (err) {
+        if (!isPassing(err)) throw err;
+        const waitMs = Math.min(5000, 500 * attempt);
+        log.warn({ err, stream, durable, attempt, waitMs }, "pull consumer: consumer not reachable (no leader?); retrying");
+        await pause(waitMs);
+      }
+    }
+    return undefined;
+  }
+
   async function run(handler: MessageHandler): Promise<void> {
     for (;;) {
-      const consumer = await js.consumers.get(stream, durable);
+      const msgs = await startPull();
       // stop() may have been called while we were looking the consumer up.
-      if (stopRequested) return;
-      const msgs = await consumer.consume({ max_messages: maxMessages, expires: expiresMs });
+      if (msgs === undefined) break;
       messages = msgs;
       if (stopRequested) msgs.stop();
       void (async () => {

@@ -18,10 +18,10 @@ import { freePort, portOpen } from "../../../apps/loadtest/src/harness/processes
 import { REPO_ROOT } from "./repo.js";
 
 const SCRIPT = join(REPO_ROOT, "scripts/bootstrap.sh");
-const HIDDEN = /^(nats-server|nats|pg_.*|psql|postgres|initdb|go|gofmt|apt-get|apt)$/;
+const HIDDEN = /^(nats-server|nats|pg_.*|psql|postgres|initdb|pgbouncer|go|gofmt|apt-get|apt)$/;
 const canInstall =
-  process.getuid?.() === 0 && existsSync("/usr/bin/pg_createcluster") && existsSync("/usr/sbin/nats-server") && existsSync("/usr/lib/postgresql");
-if (!canInstall) console.warn("!! bootstrap install branch NOT tested: needs root, Debian's postgresql-common and nats-server on this machine");
+  process.getuid?.() === 0 && existsSync("/usr/bin/pg_createcluster") && existsSync("/usr/sbin/nats-server") && existsSync("/usr/sbin/pgbouncer") && existsSync("/usr/lib/postgresql");
+if (!canInstall) console.warn("!! bootstrap install branch NOT tested: needs root, Debian's postgresql-common, nats-server and pgbouncer on this machine");
 
 interface Sandbox {
   dir: string;
@@ -68,6 +68,7 @@ for p in "$@"; do case $p in
         "$(ls /usr/lib/postgresql | sort -V | tail -n1)" "$FLOODGATE_PG_CLUSTER" >/dev/null
     fi ;;
   nats-server) ln -sf /usr/sbin/nats-server "$SANDBOX/bin/nats-server" ;;
+  pgbouncer) ln -sf /usr/sbin/pgbouncer "$SANDBOX/bin/pgbouncer" ;;
 esac; done
 `,
   );
@@ -87,6 +88,7 @@ esac; done
     FLOODGATE_NATS_STORE: join(dir, "nats"),
     FLOODGATE_NATS_LOG: join(dir, "nats.log"),
     FLOODGATE_TOOLS_DIR: join(dir, "tools"),
+    FLOODGATE_PGBOUNCER: join(dir, "no-pgbouncer-here"),
     ...extraEnv,
   };
   const sandbox: Sandbox = {
@@ -148,7 +150,7 @@ async function assertJetStream(port: number): Promise<void> {
 }
 
 describe.skipIf(!canInstall)("bootstrap.sh on a machine without PostgreSQL and nats-server", () => {
-  it("installs both from Debian's packages, starts them (trust auth, JetStream), and does nothing the second time", async () => {
+  it("installs both (and pgbouncer, for the pooling tests) from Debian's packages, starts them (trust auth, JetStream), and does nothing the second time", async () => {
     const startedByPackage = await freePort();
     const sandbox = await makeSandbox({ STUB_START_PORT: String(startedByPackage) });
     const first = runBootstrap(sandbox, ["services"]);
@@ -157,6 +159,7 @@ describe.skipIf(!canInstall)("bootstrap.sh on a machine without PostgreSQL and n
       "apt-get update -qq",
       "apt-get install -y -qq --no-install-recommends postgresql",
       "apt-get install -y -qq --no-install-recommends nats-server",
+      "apt-get install -y -qq --no-install-recommends pgbouncer",
     ]);
     expect(first.stdout).toContain(`starting PostgreSQL`);
     expect(first.stdout).toContain(`starting nats-server with JetStream on 127.0.0.1:${sandbox.env.FLOODGATE_NATS_PORT}`);
@@ -172,7 +175,7 @@ describe.skipIf(!canInstall)("bootstrap.sh on a machine without PostgreSQL and n
     const second = runBootstrap(sandbox, ["services"]);
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout + second.stderr).toBe("");
-    expect(aptCalls(sandbox)).toHaveLength(3);
+    expect(aptCalls(sandbox)).toHaveLength(4);
     expect(second.ms).toBeLessThan(3000);
   }, 120_000);
 

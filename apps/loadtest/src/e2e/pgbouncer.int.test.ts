@@ -1,7 +1,7 @@
 /**
  * The workers through PgBouncer in transaction-pooling mode (Debian's pgbouncer, started by the
  * test on its own port): the pipeline tests and the database chaos, unchanged but for the
- * worker's DATABASE_URL (and DATABASE_PREPARED_STATEMENTS=off); and why that setting exists.
+ * worker's DATABASE_URL; and how the default DATABASE_PREPARED_STATEMENTS=auto gets there.
  */
 import { applyEvents, createDb } from "@floodgate/db";
 import { createTestDatabase, makeEvent } from "@floodgate/db/testing";
@@ -10,26 +10,36 @@ import { startPgBouncer } from "../harness/pgbouncer.js";
 import { databaseChaos, faultFixture } from "../harness/database-chaos.js";
 import { pipelineSuite } from "./pipeline-suite.js";
 
-/** Applies 48 batches, 8 at a time, through a PgBouncer of 2 server connections; returns the failures' SQLSTATEs. */
-async function applyThroughPgBouncer(preparedStatements: boolean): Promise<{ failures: string[]; applied: number }> {
+interface Waves {
+  /** SQLSTATEs of the failed transactions, by wave. */
+  failures: string[][];
+  applied: number;
+  /** How often `auto` turned named statements off. */
+  turnedOff: number;
+}
+
+/** Applies 48 batches in 6 waves of 8 at once, through a PgBouncer of 2 server connections. */
+async function applyThroughPgBouncer(preparedStatements: boolean | "auto"): Promise<Waves> {
   const database = await createTestDatabase();
   const bouncer = await startPgBouncer({ poolSize: 2 });
-  const db = createDb({ databaseUrl: bouncer.through(database.url), max: 8, preparedStatements, onConnectionError: () => undefined });
+  let turnedOff = 0;
+  const db = createDb({ databaseUrl: bouncer.through(database.url), max: 8, preparedStatements, onConnectionError: () => undefined, onPreparedStatementsOff: () => turnedOff++ });
   try {
     await db.pool.query("INSERT INTO batches (id) VALUES ('b')");
     await db.pool.query("INSERT INTO recipients (id, batch_id, provider, provider_message_id) SELECT 'r' || i, 'b', 'test', 'm' || i FROM generate_series(0, 47) AS i");
-    const failures: string[] = [];
+    const failures: string[][] = [];
     let applied = 0;
     for (let wave = 0; wave < 6; wave++) {
+      failures.push([]);
       const results = await Promise.allSettled(
         Array.from({ length: 8 }, (_, k) => applyEvents(db, [makeEvent({ provider: "test", providerEventId: `e${wave * 8 + k}`, providerMessageId: `m${wave * 8 + k}`, status: "delivered" })])),
       );
       for (const r of results) {
         if (r.status === "fulfilled") applied += r.value.applied;
-        else failures.push(String((r.reason as { code?: unknown }).code));
+        else failures[wave]!.push(String((r.reason as { code?: unknown }).code));
       }
     }
-    return { failures, applied };
+    return { failures, applied, turnedOff };
   } finally {
     await db.close();
     await bouncer.dispose();
@@ -38,11 +48,22 @@ async function applyThroughPgBouncer(preparedStatements: boolean): Promise<{ fai
 }
 
 describe("named prepared statements behind transaction pooling", () => {
-  it("break with them (the next transaction lands on a server connection that never prepared them); DATABASE_PREPARED_STATEMENTS=off applies everything", async () => {
-    const prepared = await applyThroughPgBouncer(true);
-    expect(prepared.failures.length).toBeGreaterThan(0);
-    expect(prepared.failures.every((code) => code === "26000" || code === "42P05")).toBe(true);
-    expect(await applyThroughPgBouncer(false)).toEqual({ failures: [], applied: 48 });
+  it("break with them (the next transaction lands on a server connection that never prepared them); off applies everything", async () => {
+    const prepared = (await applyThroughPgBouncer(true)).failures.flat();
+    expect(prepared.length).toBeGreaterThan(0);
+    expect(prepared.every((code) => code === "26000" || code === "42P05")).toBe(true);
+    expect(await applyThroughPgBouncer(false)).toEqual({ failures: [[], [], [], [], [], []], applied: 48, turnedOff: 0 });
+  }, 60_000);
+
+  it("auto (the default) turns them off at the first sign, once; only transactions already under way fail, and after that wave none", async () => {
+    const auto = await applyThroughPgBouncer("auto");
+    const failed = auto.failures.flat();
+    expect(failed.every((code) => code === "26000" || code === "42P05")).toBe(true);
+    // 8 connections' first statements meet on 2 server connections: the first wave shows it.
+    expect(failed.length).toBeGreaterThan(0);
+    expect(auto.turnedOff).toBe(1);
+    expect(auto.failures.slice(1).flat()).toEqual([]);
+    expect(auto.applied).toBe(48 - failed.length);
   }, 60_000);
 });
 

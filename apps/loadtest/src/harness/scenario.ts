@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { Agent, request } from "node:http";
 import { runOpenLoad, type OpenLoadResult } from "../open-load.js";
 import { telnyxBody, type TelnyxStatus } from "../webhooks.js";
 import { waitFor } from "./processes.js";
@@ -12,6 +13,27 @@ export interface DeliveryRun {
   /** Indexes answered 2xx (stored by JetStream). */
   acked: Set<number>;
   load: OpenLoadResult;
+  /**
+   * Every answer of the run, resends included: when the request was sent (`performance.now()`)
+   * and whether it was 2xx. Time-outs and connection errors count as not 2xx, as for a provider.
+   */
+  answers: { sentAt: number; ok: boolean; status: number }[];
+  /** Resends made during the run (see {@link DeliveryOptions.resendAfterMs}). */
+  resent: number;
+}
+
+/** Options of {@link runDeliveries}. */
+export interface DeliveryOptions {
+  /**
+   * Sends a webhook again this long after it was answered with anything but 2xx (or not answered
+   * in time), during the run, as a provider does; again and again until it is acknowledged or
+   * `resendForMs` has passed since the load ended. Default: no resends during the run.
+   */
+  resendAfterMs?: number;
+  /** How long after the load ended resends go on (default 60 s). */
+  resendForMs?: number;
+  /** Client timeout of one request, ms (default 5000). */
+  timeoutMs?: number;
 }
 
 /** Inserts `total` recipients in a new batch, the way the sending side does. */
@@ -28,26 +50,94 @@ function signedDelivery(sys: System, messageId: string, eventId: string, i: numb
   return { path: "/webhooks/telnyx", headers: sys.signer.telnyx(body), body: Buffer.from(body) };
 }
 
+/** Sends one request to the gateway; resolves with its status, 0 when it failed or timed out. */
+function sendOnce(agent: Agent, target: URL, req: { path: string; headers: Record<string, string>; body: Buffer }, timeoutMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    const r = request(
+      { host: target.hostname, port: target.port, path: req.path, method: "POST", agent, timeout: timeoutMs, headers: { ...req.headers, "content-length": req.body.length } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("error", () => resolve(0));
+      },
+    );
+    r.on("timeout", () => r.destroy());
+    r.on("error", () => resolve(0));
+    r.end(req.body);
+  });
+}
+
 /**
  * Sends one signed `delivered` webhook per recipient at `rate`/s (open model), calling
- * `during(elapsedMs)` about once a second so a test can inject its fault mid-load.
+ * `during(elapsedMs)` about once a second so a test can inject its fault mid-load. With
+ * `resendAfterMs`, what is not answered 2xx is sent again during the run, as a provider does.
  */
-export async function runDeliveries(sys: System, total: number, rate: number, during?: (elapsedMs: number) => void): Promise<DeliveryRun> {
+export async function runDeliveries(sys: System, total: number, rate: number, during?: (elapsedMs: number) => void, options: DeliveryOptions = {}): Promise<DeliveryRun> {
   const { batch, messageIds } = await insertRecipients(sys, total);
   const eventIds = messageIds.map(() => randomUUID());
   const acked = new Set<number>();
+  const answers: DeliveryRun["answers"] = [];
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const target = new URL(sys.gatewayUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+  const resends: Promise<void>[] = [];
+  let resent = 0;
+  let loadEndedAt = Infinity;
+  const seen = new Set<number>();
+  const answered = (i: number, status: number, sentAt: number) => {
+    seen.add(i);
+    const ok = status >= 200 && status < 300;
+    answers.push({ sentAt, ok, status });
+    if (ok) acked.add(i);
+    else if (options.resendAfterMs !== undefined && performance.now() - loadEndedAt < (options.resendForMs ?? 60_000)) resends.push(resendLater(i));
+  };
+  const resendLater = async (i: number): Promise<void> => {
+    await new Promise((r) => setTimeout(r, options.resendAfterMs));
+    const sentAt = performance.now();
+    resent++;
+    answered(i, await sendOnce(agent, target, signedDelivery(sys, messageIds[i]!, eventIds[i]!, i), timeoutMs), sentAt);
+  };
   const load = await runOpenLoad({
     target: sys.gatewayUrl,
     rate,
     total,
-    timeoutMs: 5000,
+    timeoutMs,
     makeRequest: (i) => signedDelivery(sys, messageIds[i]!, eventIds[i]!, i),
-    onResponse(i, status) {
-      if (status >= 200 && status < 300) acked.add(i);
-    },
+    onResponse: answered,
     onProgress: (p) => during?.(p.elapsedMs),
   });
-  return { batch, messageIds, eventIds, acked, load };
+  loadEndedAt = performance.now();
+  // Arrivals the generator could not send (`saturated`: too many requests in flight on a busy
+  // machine) were never answered: the provider sends those again too.
+  if (options.resendAfterMs !== undefined) for (let i = 0; i < total; i++) if (!seen.has(i)) resends.push(resendLater(i));
+  // Resends add resends of their own while they fail: wait until none is left.
+  for (let settled = 0; settled < resends.length; ) {
+    const upTo = resends.length;
+    await Promise.all(resends.slice(settled, upTo));
+    settled = upTo;
+  }
+  agent.destroy();
+  return { batch, messageIds, eventIds, acked, load, answers, resent };
+}
+
+/**
+ * The longest stretch of a run, ms, from a request answered anything but 2xx to the next request
+ * (by send time) answered 2xx: how long a provider sending then saw nothing accepted. A stretch
+ * still open at the end runs to the last request sent.
+ */
+export function longestNon2xxMs(run: Pick<DeliveryRun, "answers">): number {
+  const answers = [...run.answers].sort((a, b) => a.sentAt - b.sentAt);
+  let longest = 0;
+  let since: number | undefined;
+  for (const a of answers) {
+    if (!a.ok) since ??= a.sentAt;
+    else if (since !== undefined) {
+      longest = Math.max(longest, a.sentAt - since);
+      since = undefined;
+    }
+  }
+  if (since !== undefined) longest = Math.max(longest, answers.at(-1)!.sentAt - since);
+  return Math.round(longest);
 }
 
 /**

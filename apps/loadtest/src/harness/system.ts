@@ -19,8 +19,10 @@ const WORKER_NODE_FLAGS = ["--max-semi-space-size=1", "--max-old-space-size=64"]
 export interface SystemOptions {
   /** Workers to start (default 1). */
   workers?: number;
-  /** NATS URL (default: the shared server); a fault test passes its own server's. */
+  /** NATS URL (default: the shared server); a fault test passes its own server's, a cluster test every node's, comma-separated. */
   natsUrl?: string;
+  /** Replicas of the work, dead-letter and advisory streams (`WEBHOOK_STREAM_REPLICAS`; default 1). */
+  replicas?: number;
   /** A database to use instead of a fresh `fg_test_*` one on the shared server. */
   database?: TestDatabase;
   /** Server on which to create the fresh `fg_test_*` database (default: the shared one). */
@@ -29,11 +31,13 @@ export interface SystemOptions {
   workerEnv?: Record<string, string>;
   /** Extra node flags for the gateway process (e.g. `--cpu-prof`). */
   gatewayNodeFlags?: string[];
+  /** Extra node flags for every worker process (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  workerNodeFlags?: string[];
   /** Signing secrets to configure (default: fresh ones), e.g. to reuse a pre-signed corpus. */
   secrets?: SigningSecrets;
   /**
    * Workers reach the database through a PgBouncer of this system's own, in transaction-pooling
-   * mode (with `DATABASE_PREPARED_STATEMENTS=off`); assertions still use the server directly.
+   * mode, with the worker's settings unchanged but for `DATABASE_URL`; assertions still use the server directly.
    */
   pgbouncer?: boolean;
 }
@@ -74,7 +78,7 @@ export interface System {
 
 /** Starts gateway and workers from their builds (run `pnpm build` first; turbo does it for tests). */
 export async function startSystem(options: SystemOptions = {}): Promise<System> {
-  const queue = uniqueQueueConfig();
+  const queue = uniqueQueueConfig(options.replicas ? { replicas: options.replicas } : {});
   const natsUrl = options.natsUrl ?? sharedNatsUrl;
   const database = options.database ?? (await createTestDatabase(options.databaseServerUrl));
   const pool = new pg.Pool({ connectionString: database.url, max: 4 });
@@ -82,13 +86,17 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
   pool.on("error", () => undefined);
   pool.on("connect", (client) => guardClient(client));
   const pgbouncer = options.pgbouncer ? await startPgBouncer({ serverPort: Number(new URL(database.url).port || 5432) }) : undefined;
-  const workerDatabase = pgbouncer ? { DATABASE_URL: pgbouncer.through(database.url), DATABASE_PREPARED_STATEMENTS: "off" } : { DATABASE_URL: database.url };
+  const workerDatabase = pgbouncer ? { DATABASE_URL: pgbouncer.through(database.url) } : { DATABASE_URL: database.url };
   const secrets = options.secrets ?? generateSigningSecrets();
   const queueConnection = await connectQueue({ servers: natsUrl, name: "floodgate-test-harness" });
   const [port, metricsPort] = [await freePort(), await freePort()];
   const base = {
     ...process.env,
-    NATS_URL: natsUrl.includes("://") ? natsUrl : `nats://${natsUrl}`,
+    NATS_URL: natsUrl
+      .split(",")
+      .map((u) => (u.includes("://") ? u : `nats://${u}`))
+      .join(","),
+    WEBHOOK_STREAM_REPLICAS: String(queue.replicas),
     WEBHOOK_STREAM: queue.stream,
     WEBHOOK_SUBJECT_PREFIX: queue.subjectPrefix,
     WEBHOOK_CONSUMER: queue.consumer,
@@ -124,7 +132,7 @@ export async function startSystem(options: SystemOptions = {}): Promise<System> 
       ...options.workerEnv,
       ...extraEnv,
     };
-    const worker = startProcess(`worker-${workers.length}`, process.execPath, [...WORKER_NODE_FLAGS, "--enable-source-maps", WORKER_MAIN], { env });
+    const worker = startProcess(`worker-${workers.length}`, process.execPath, [...WORKER_NODE_FLAGS, ...(options.workerNodeFlags ?? []), "--enable-source-maps", WORKER_MAIN], { env });
     workers.push(worker);
     workerPorts.push(workerPort);
     await waitFor("worker ready", () => httpOk(`http://127.0.0.1:${workerPort}/readyz`), 30_000).catch((err: unknown) => {

@@ -23,7 +23,8 @@ export async function deleteStream(jsm: JetStreamManager, stream: string): Promi
   await jsm.streams.delete(stream).catch(() => false);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
@@ -34,7 +35,8 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+/** Waits until something accepts connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const ok = await new Promise<boolean>((resolve) => {

@@ -1,0 +1,139 @@
+/**
+ * `BENCH_ONLY=capacity`: the capacity of this one machine. The whole system (gateway, worker,
+ * nats-server, PostgreSQL, and the load generator) on this machine, stepped through arrival rates
+ * by a bounded search: the highest rate whose backlog stays flat for the step with end-to-end
+ * p99 under 2 s, with each process's CPU share at that rate, next to bare node:http's throughput
+ * measured in the same run.
+ *
+ * Knobs: BENCH_CAPACITY_SECONDS (60) per step, BENCH_CAPACITY_START (5000) first rate,
+ * BENCH_CAPACITY_STEPS (5) steps at most.
+ */
+import { startSystem, type System } from "../harness/system.js";
+import type { LoadProgress } from "../open-load.js";
+import { runLoad, type RunReport } from "../run.js";
+import type { SigningSecrets, WebhookSigner } from "../webhooks.js";
+import { capacityOf, judgeStep, nextRate, type BacklogSample, type CapacityStep, type SearchPlan } from "./capacity-search.js";
+import { cpuShares, formatShares, natsServerPid, postgresPids, readCpu, type CpuReading, type ProcessGroups } from "./cpu.js";
+import { add, log, round } from "./figures.js";
+
+const STEP_SECONDS = Number(process.env.BENCH_CAPACITY_SECONDS ?? 60);
+const PLAN: SearchPlan = {
+  start: Number(process.env.BENCH_CAPACITY_START ?? 5000),
+  growth: 1.5,
+  maxSteps: Number(process.env.BENCH_CAPACITY_STEPS ?? 5),
+  resolution: 0.1,
+  quantum: 250,
+};
+/** Worker settings as deployed (the harness's defaults are tuned for fast tests). */
+const PRODUCTION_WORKER = { WEBHOOK_FLUSH_INTERVAL: "1000", WEBHOOK_ACK_WAIT_MS: "30000", PARKED_REMATCH_INTERVAL_MS: "1000" };
+
+export interface CapacityContext {
+  secrets: SigningSecrets;
+  signer: WebhookSigner;
+  /** Bare node:http's throughput on this machine in this run (wrk, 256 connections). */
+  bareRps(): Promise<number>;
+}
+
+interface StepResult extends CapacityStep {
+  why: string;
+  p99: number;
+  shares: Record<string, number>;
+  note: string;
+}
+
+/** Messages not yet acknowledged by a worker (pending plus in flight), and the stream's last sequence. */
+async function backlogOf(s: System): Promise<{ backlog: number; lastSeq: number }> {
+  const c = await s.queueConnection.jsm.consumers.info(s.queue.stream, s.queue.consumer);
+  return { backlog: c.num_pending + c.num_ack_pending, lastSeq: c.delivered.stream_seq + c.num_pending };
+}
+
+async function processGroups(s: System): Promise<ProcessGroups> {
+  const port = Number(new URL(s.natsUrl.includes("://") ? s.natsUrl : `nats://${s.natsUrl}`).port || 4222);
+  const nats = natsServerPid(port);
+  return {
+    gateway: [s.gateway.child.pid!],
+    worker: s.workers.map((w) => w.child.pid!),
+    "nats-server": nats ? [nats] : [],
+    postgres: await postgresPids(s.pool),
+    generator: [process.pid],
+  };
+}
+
+/** What went wrong with a step's webhooks themselves, if anything. */
+function webhookProblem(r: RunReport): string | undefined {
+  const problems: string[] = [];
+  if (r.load.saturated > 0) problems.push(`${r.load.saturated} arrivals not sent (the generator's in-flight limit was reached: answers too slow)`);
+  if (r.load.ok < r.load.sent) problems.push(`${r.load.sent - r.load.ok} of ${r.load.sent} not answered 2xx`);
+  if (!r.correctness.ok) problems.push(`exactly-once check failed (${r.correctness.missingEvents} missing, ${r.correctness.wrongStatus} wrong status, ${r.correctness.invariantViolations} counter mismatches)`);
+  return problems.length ? problems.join("; ") : undefined;
+}
+
+/** Holds `rate` for the step's length on a fresh system and judges it. */
+async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> {
+  const s = await startSystem({ secrets: ctx.secrets, workers: 1, workerEnv: PRODUCTION_WORKER });
+  try {
+    const samples: BacklogSample[] = [];
+    let groups: ProcessGroups | undefined;
+    let first: { cpu: CpuReading; lastSeq: number; t: number } | undefined;
+    let last: { cpu: CpuReading; lastSeq: number; t: number } | undefined;
+    const sample = async (p: LoadProgress) => {
+      groups ??= await processGroups(s);
+      const { backlog, lastSeq } = await backlogOf(s);
+      const reading = { cpu: readCpu(groups), lastSeq, t: p.elapsedMs / 1000 };
+      first ??= reading;
+      last = reading;
+      samples.push({ t: reading.t, backlog });
+    };
+    let sampling = Promise.resolve();
+    const r = await runLoad({
+      gatewayUrl: s.gatewayUrl,
+      databaseUrl: s.database.url,
+      signer: ctx.signer,
+      rate,
+      messages: Math.ceil((rate * STEP_SECONDS) / 2.25),
+      telnyxShare: 0.5,
+      multiRecipientShare: 0.05,
+      duplicateShare: 0.05,
+      reorderShare: 0.1,
+      openShare: 0.3,
+      settleTimeoutMs: 120_000,
+      onLoadProgress: (p) => {
+        sampling = sampling.then(() => sample(p)).catch((err: unknown) => log(`capacity: a backlog sample failed: ${String(err)}`));
+      },
+    });
+    await sampling;
+    const shares = first && last && last !== first ? cpuShares(first.cpu, last.cpu) : {};
+    const messagesPerSecond = first && last && last.t > first.t ? (last.lastSeq - first.lastSeq) / (last.t - first.t) : 0;
+    const judged = judgeStep({
+      samples,
+      messagesPerSecond,
+      endToEndP99Ms: r.endToEnd.p99,
+      problem: webhookProblem(r),
+      generatorOnTime: r.load.onTime,
+    });
+    const note = `${rate}/s: ${judged.verdict} (${judged.why}); e2e p99 ${round(r.endToEnd.p99)} ms, response p99 ${round(r.latency.p99)} ms, lateness p99 ${round(r.load.lateness.p99)} ms, backlog growth ${round(judged.growth)} msgs, ${r.load.ok}/${r.load.sent} 2xx; CPU cores: ${formatShares(shares)}`;
+    log(`capacity step ${note}`);
+    return { rate, verdict: judged.verdict, why: judged.why, p99: r.endToEnd.p99, shares, note };
+  } finally {
+    await s.stop();
+  }
+}
+
+export async function capacityFigures(ctx: CapacityContext): Promise<void> {
+  const steps: StepResult[] = [];
+  for (let rate = nextRate(steps, PLAN); rate !== undefined; rate = nextRate(steps, PLAN)) steps.push(await runStep(ctx, rate));
+  const capacity = capacityOf(steps);
+  const bare = await ctx.bareRps();
+  const at = steps.find((s) => s.rate === capacity);
+  const generatorBound = steps.some((s) => s.verdict === "generator");
+  add({
+    section: "Capacity of one machine",
+    figure: `Highest arrival rate with a flat backlog for ${STEP_SECONDS} s and end-to-end p99 < 2 s (gateway, worker, NATS, PostgreSQL and the generator on this machine)${generatorBound ? "; the generator fell behind above it" : ""}`,
+    value: capacity ?? 0,
+    unit: "webhooks/s",
+    baseline: { what: "bare node:http (wrk -c256)", value: bare, unit: "req/s" },
+    ratio: (capacity ?? 0) / bare,
+    note: `${at ? `CPU cores at ${at.rate}/s: ${formatShares(at.shares)}; ` : "no step passed; "}steps: ${steps.map((s) => `${s.rate} ${s.verdict}`).join(", ")}`,
+  });
+  for (const s of steps) log(`capacity: ${s.note}`);
+}

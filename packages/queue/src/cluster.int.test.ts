@@ -1,0 +1,104 @@
+// The queue package on a three-node cluster of the test's own: what only a cluster shows.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { connectQueue, type QueueConnection } from "./connect.js";
+import { ensureConsumer } from "./consumer-setup.js";
+import { createPublisher } from "./publisher.js";
+import { createPullConsumer } from "./pull-consumer.js";
+import { ensureStream } from "./stream.js";
+import { subjectFor } from "./subject.js";
+import { startNatsCluster, type TestNatsCluster } from "./testing/nats-cluster.js";
+import { freePort, uniqueQueueConfig } from "./testing/nats-test-env.js";
+
+let cluster: TestNatsCluster;
+const open: QueueConnection[] = [];
+const payload = new Uint8Array(100);
+
+beforeAll(async () => {
+  cluster = await startNatsCluster();
+}, 60_000);
+
+afterAll(async () => {
+  for (const q of open) await q.close().catch(() => undefined);
+  await cluster?.dispose();
+});
+
+async function connectAll(name: string): Promise<QueueConnection> {
+  const q = await connectQueue({ servers: cluster.natsUrl, name });
+  open.push(q);
+  return q;
+}
+
+/** The node a connection is on, by its client port. */
+function nodeOf(q: QueueConnection): string {
+  const port = Number(q.nc.getServer().split(":").at(-1));
+  return cluster.nodes.find((n) => n.port === port)!.name;
+}
+
+describe("the queue on a three-node cluster", () => {
+  it("connects given a comma-separated list whose first server is down", async () => {
+    const dead = `127.0.0.1:${await freePort()}`;
+    const q = await connectQueue({ servers: `${dead},${cluster.nodes[0]!.url}`, name: "floodgate-queue-int-comma" });
+    open.push(q);
+    expect(q.nc.getServer()).toBe(cluster.nodes[0]!.url);
+  });
+
+  it("a publisher on a hung node leaves it for another one within seconds, not after the pings give up", async () => {
+    const q = await connectAll("floodgate-queue-int-hung");
+    const cfg = uniqueQueueConfig({ replicas: 3 });
+    await ensureStream(q.jsm, cfg);
+    const pub = createPublisher(q, { timeoutMs: 1000 });
+    const subject = subjectFor(cfg.subjectPrefix, "p", "t");
+    await pub.publish(subject, payload, "before");
+    const hung = nodeOf(q);
+    cluster.pause(hung);
+    try {
+      const started = performance.now();
+      let stored = false;
+      for (let i = 0; !stored && performance.now() - started < 20_000; i++) {
+        stored = await pub.publish(subject, payload, `during-${i}`).then(
+          () => true,
+          () => false,
+        );
+      }
+      const tookMs = performance.now() - started;
+      expect(stored).toBe(true);
+      // nats.js alone would keep the connection until 3 pings of 20 s went unanswered.
+      expect(tookMs).toBeLessThan(12_000); // one timeout, the switch, and an election if it led the stream
+      expect(nodeOf(q)).not.toBe(hung);
+    } finally {
+      cluster.resume(hung);
+    }
+    await cluster.waitHealthy(60_000);
+  }, 90_000);
+
+  it("a pull consumer started while its consumer has no leader starts consuming once it has one", async () => {
+    const q = await connectAll("floodgate-queue-int-leaderless");
+    const cfg = uniqueQueueConfig({ replicas: 3 });
+    await ensureStream(q.jsm, cfg);
+    await ensureConsumer(q.jsm, cfg);
+    await createPublisher(q).publish(subjectFor(cfg.subjectPrefix, "p", "t"), payload, "m1");
+    // Two of three nodes down: no quorum, no consumer leader. Keep the one this client is on.
+    const kept = nodeOf(q);
+    const downed = cluster.nodes.filter((n) => n.name !== kept).map((n) => n.name);
+    for (const name of downed) await cluster.kill(name);
+    const consumer = createPullConsumer(q.js, { stream: cfg.stream, durable: cfg.consumer, expiresMs: 5000 });
+    const got: number[] = [];
+    const consuming = consumer.consume((m) => {
+      got.push(m.seq);
+      m.ack();
+    });
+    const failed = consuming.then(
+      () => "ended",
+      (err: unknown) => `failed: ${String(err)}`,
+    );
+    // Long enough for a lookup to time out.
+    const early = await Promise.race([failed, new Promise((r) => setTimeout(() => r("still running"), 7000))]);
+    for (const name of downed) await cluster.start(name);
+    expect(early).toBe("still running");
+    const until = Date.now() + 45_000;
+    while (got.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await consumer.stop();
+    expect(got).toEqual([1]);
+    await cluster.waitHealthy(60_000);
+  }, 120_000);
+});
