@@ -55,9 +55,11 @@ describe("the queue on a three-node cluster", () => {
       const started = performance.now();
       let stored = false;
       for (let i = 0; !stored && performance.now() - started < 20_000; i++) {
+        // A refusal comes back at once while disconnected: wait a little, as a provider's retry
+        // would, or this loop would keep the event loop to itself and the reconnect never runs.
         stored = await pub.publish(subject, payload, `during-${i}`).then(
           () => true,
-          () => false,
+          () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 50)),
         );
       }
       const tookMs = performance.now() - started;
@@ -67,6 +69,36 @@ describe("the queue on a three-node cluster", () => {
       expect(nodeOf(q)).not.toBe(hung);
     } finally {
       cluster.resume(hung);
+    }
+    await cluster.waitHealthy(60_000);
+  }, 90_000);
+
+  it("a publisher whose stream has no leader stays on its server while the server answers (no switching during an election)", async () => {
+    const switches: string[] = [];
+    const log = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (obj: object) => void ("nats" in obj && obj.nats === "switchServer" && switches.push(JSON.stringify(obj))) };
+    const q = await connectQueue({ servers: cluster.natsUrl, name: "floodgate-queue-int-election", log });
+    open.push(q);
+    const cfg = uniqueQueueConfig({ replicas: 3 });
+    await ensureStream(q.jsm, cfg);
+    const pub = createPublisher(q, { timeoutMs: 500 });
+    const subject = subjectFor(cfg.subjectPrefix, "p", "t");
+    await pub.publish(subject, payload, "before");
+    // Two of three nodes down: the stream has no quorum, so no leader, for as long as they are.
+    const kept = nodeOf(q);
+    const downed = cluster.nodes.filter((n) => n.name !== kept).map((n) => n.name);
+    for (const name of downed) await cluster.kill(name);
+    try {
+      const until = performance.now() + 5000;
+      let failures = 0;
+      while (performance.now() < until) {
+        await pub.publish(subject, payload, `during-${failures}`).catch(() => failures++);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(failures).toBeGreaterThan(3);
+      expect(switches).toEqual([]);
+      expect(nodeOf(q)).toBe(kept);
+    } finally {
+      for (const name of downed) await cluster.start(name);
     }
     await cluster.waitHealthy(60_000);
   }, 90_000);

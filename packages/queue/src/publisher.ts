@@ -26,10 +26,11 @@ export interface PublisherOptions {
    */
   maxBytes?: number;
   /**
-   * When a publish times out without a PubAck and none has had one for this
-   * long, the publisher leaves that server for another of the list (`switchServer`): a hung node
-   * keeps its TCP connections open and answers nothing, and nats.js's pings would only notice
-   * after a minute. At most once per this period. Default: `timeoutMs` + 500. 0 disables it.
+   * When a publish times out without a PubAck, none has had one for this long, and the server
+   * does not answer a PING within a second either, the publisher leaves that server for another
+   * of the list (`switchServer`): a hung node keeps its TCP connections open and answers nothing,
+   * and nats.js's pings would only notice after a minute. At most once per this period. Default:
+   * `timeoutMs` + 500. 0 disables it.
    */
   reconnectAfterMs?: number;
   /** Hears the forced reconnects. */
@@ -130,29 +131,55 @@ export function classifyPublishError(err: unknown): Error {
  */
 const STALL_REASONS: ReadonlySet<QueueUnavailableReason> = new Set(["timeout"]);
 
+/** Resolves true when the server answers a PING within `ms`: it is alive, whatever its streams do. */
+async function answersPing(nc: NatsConnection, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const silent = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([nc.rtt().then(() => true, () => false), silent]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Watches publish outcomes and leaves the server (see `switchServer`) when a publish fails
- * without a PubAck and none has succeeded for `afterMs`; at most once per `afterMs`.
+ * without a PubAck, none has succeeded for `afterMs`, and the server does not answer a PING
+ * either: a hung node. A server that answers its PING is alive, and its publishes are waiting for
+ * an election (a stream without a leader), which moving to another server cannot shorten and
+ * moving again and again could end on the hung node. At most one probe at a time, and one switch
+ * per `afterMs`.
  */
 function createStallWatch(conn: QueueConnection | NatsConnection, afterMs: number, log: QueueLogger) {
+  const nc = isQueueConnection(conn) ? conn.nc : conn;
   let lastSuccess = performance.now();
   let lastReconnect = 0;
+  let probing = false;
+  const leave = (why: string, reason: string) => {
+    lastReconnect = performance.now();
+    if (isQueueConnection(conn)) conn.switchServer(why);
+    else {
+      log.warn({ nats: "forceReconnect", server: conn.getServer(), reason }, `${why}: reconnecting`);
+      conn.reconnect().catch(() => undefined);
+    }
+  };
   return {
     succeeded(): void {
       lastSuccess = performance.now();
     },
     failed(err: Error, sentAt: number): void {
-      if (afterMs <= 0 || !(err instanceof QueueUnavailableError) || !STALL_REASONS.has(err.reason)) return;
+      if (afterMs <= 0 || probing || !(err instanceof QueueUnavailableError) || !STALL_REASONS.has(err.reason)) return;
       const now = performance.now();
       // A publish sent before the last reconnect failed on the old connection: it says nothing new.
       if (sentAt < lastReconnect || now - Math.max(lastSuccess, lastReconnect) < afterMs) return;
-      lastReconnect = now;
-      const why = `publishes got no PubAck for ${Math.round(now - lastSuccess)} ms (${err.reason})`;
-      if (isQueueConnection(conn)) conn.switchServer(why);
-      else {
-        log.warn({ nats: "forceReconnect", server: conn.getServer(), reason: err.reason }, `${why}: reconnecting`);
-        conn.reconnect().catch(() => undefined);
-      }
+      probing = true;
+      const server = nc.getServer();
+      void answersPing(nc, Math.min(afterMs, 1000)).then((alive) => {
+        probing = false;
+        // Answered, or already on another server: nothing to leave.
+        if (alive || nc.getServer() !== server || nc.isClosed()) return;
+        leave(`publishes got no PubAck for ${Math.round(performance.now() - lastSuccess)} ms and the server answers no PING (${err.reason})`, err.reason);
+      });
     },
   };
 }
