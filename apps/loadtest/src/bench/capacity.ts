@@ -15,6 +15,7 @@ import type { SigningSecrets, WebhookSigner } from "../webhooks.js";
 import { capacityOf, judgeStep, nextRate, type BacklogSample, type CapacityStep, type SearchPlan } from "./capacity-search.js";
 import { cpuShares, formatShares, natsServerPid, postgresPids, readCpu, type CpuReading, type ProcessGroups } from "./cpu.js";
 import { add, log, round } from "./figures.js";
+import { SUSTAINED_MIX } from "./mix.js";
 
 const STEP_SECONDS = Number(process.env.BENCH_CAPACITY_SECONDS ?? 60);
 const PLAN: SearchPlan = {
@@ -91,11 +92,7 @@ async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> 
       signer: ctx.signer,
       rate,
       messages: Math.ceil((rate * STEP_SECONDS) / 2.25),
-      telnyxShare: 0.5,
-      multiRecipientShare: 0.05,
-      duplicateShare: 0.05,
-      reorderShare: 0.1,
-      openShare: 0.3,
+      ...SUSTAINED_MIX,
       settleTimeoutMs: 120_000,
       onLoadProgress: (p) => {
         sampling = sampling.then(() => sample(p)).catch((err: unknown) => log(`capacity: a backlog sample failed: ${String(err)}`));

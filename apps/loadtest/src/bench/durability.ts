@@ -9,10 +9,10 @@ import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { freePort, portOpen, startProcess, waitFor, type ManagedProcess } from "../harness/processes.js";
 import { REPO_ROOT, startSystem, type System } from "../harness/system.js";
-import { runOpenLoad } from "../open-load.js";
 import { planTraffic } from "../traffic.js";
 import { createWebhookSigner, generateSigningSecrets } from "../webhooks.js";
 import { add, log, round } from "./figures.js";
+import { sendQueuedMix } from "./mix.js";
 import { runWrk, writeRequests } from "./wrk.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -148,16 +148,7 @@ async function storageFigures(dir: string): Promise<void> {
       let ok = 0;
       const started = performance.now();
       while ((await blockBytes(nats.store, s.queue.stream)).blocks < 3 && performance.now() - started < 90_000) {
-        const plan = planTraffic({ messages: Math.ceil((rate * 2) / 2.25), telnyxShare: 0.5, multiRecipientShare: 0.05, duplicateShare: 0, reorderShare: 0, openShare: 0.3 });
-        const r = await runOpenLoad({
-          target: s.gatewayUrl,
-          rate,
-          total: plan.webhooks.length,
-          makeRequest: (i) => {
-            const w = plan.webhooks[i]!;
-            return { path: `/webhooks/${w.provider}`, headers: w.provider === "telnyx" ? signer.telnyx(w.body) : signer.resend(w.body, w.deliveryId), body: Buffer.from(w.body) };
-          },
-        });
+        const r = await sendQueuedMix(s.gatewayUrl, signer, rate, 2);
         ok += r.ok;
       }
       await new Promise((done) => setTimeout(done, 1_000)); // a block is compressed once sealed

@@ -21,7 +21,7 @@ import { deleteStream, natsUrl, uniqueQueueConfig } from "@floodgate/queue/testi
 import { freePort, startProcess, waitFor } from "../harness/processes.js";
 import { REPO_ROOT, startSystem, type System } from "../harness/system.js";
 import { runOpenLoadSpread } from "../load-processes.js";
-import { MAX_LATENESS_MS, runOpenLoad, type LoadRequest } from "../open-load.js";
+import { MAX_LATENESS_MS, type LoadRequest } from "../open-load.js";
 import { runLoad } from "../run.js";
 import { planTraffic, type PlannedWebhook } from "../traffic.js";
 import { createProviderRuntime, type ProviderDefinition, type VerifyRequest } from "@floodgate/provider-kit";
@@ -36,6 +36,7 @@ import { createWebhookSigner, extraGatewayEnv, generateSigningSecrets, PROVIDER_
 import { appliedCount, GROUP, insertRecipients, publishBacklog, rawPostgresRate } from "./backlog.js";
 import { procStats, sampleRss } from "./proc.js";
 import { add, figures, log, markdown, round } from "./figures.js";
+import { sendQueuedMix, SUSTAINED_MIX } from "./mix.js";
 import { workerScaleFigures } from "./workers.js";
 import { runWrk, writeRequests, type WrkResult } from "./wrk.js";
 import { bucketsBetween, histogramQuantile, median, readBuckets } from "./latency.js";
@@ -419,11 +420,7 @@ async function endToEndFigures(): Promise<void> {
       signer,
       rate: E2E_RATE,
       messages,
-      telnyxShare: 0.5,
-      multiRecipientShare: 0.05,
-      duplicateShare: 0.05,
-      reorderShare: 0.1,
-      openShare: 0.3,
+      ...SUSTAINED_MIX,
       settleTimeoutMs: 120_000,
       onProgress: (line) => log(line),
     });
@@ -449,16 +446,7 @@ async function storageFigures(): Promise<void> {
   ];
   for (const { grouping, rate } of runs) {
     await withSystem({ workers: 0, gatewayEnv: { GATEWAY_GROUPING: grouping } }, async (s) => {
-      const plan = planTraffic({ messages: Math.ceil((rate * 4) / 2.25), telnyxShare: 0.5, multiRecipientShare: 0.05, duplicateShare: 0, reorderShare: 0, openShare: 0.3 });
-      const r = await runOpenLoad({
-        target: s.gatewayUrl,
-        rate,
-        total: plan.webhooks.length,
-        makeRequest: (i) => {
-          const w = plan.webhooks[i]!;
-          return { path: `/webhooks/${w.provider}`, headers: w.provider === "telnyx" ? signer.telnyx(w.body) : signer.resend(w.body, w.deliveryId), body: Buffer.from(w.body) };
-        },
-      });
+      const r = await sendQueuedMix(s.gatewayUrl, signer, rate, 4);
       const { state } = await s.queueConnection.jsm.streams.info(s.queue.stream);
       const perWebhook = state.bytes / r.ok;
       const primary = grouping === "on" && rate === 10_000;
