@@ -1,5 +1,6 @@
 // The queue package on a three-node cluster of the test's own: what only a cluster shows.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { QueueConfig } from "./config.js";
 import { connectQueue, type QueueConnection } from "./connect.js";
 import { ensureConsumer } from "./consumer-setup.js";
 import { createPublisher } from "./publisher.js";
@@ -28,6 +29,24 @@ async function connectAll(name: string): Promise<QueueConnection> {
   return q;
 }
 
+/**
+ * Creates the test's R3 stream, retrying while the cluster still counts a restarted node as
+ * offline ("no suitable peers for placement"): /healthz can answer 200 before the meta layer
+ * sees every peer again.
+ */
+async function ensureR3Stream(q: QueueConnection, cfg: QueueConfig): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    try {
+      await ensureStream(q.jsm, cfg);
+      return;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** The node a connection is on, by its client port. */
 function nodeOf(q: QueueConnection): string {
   const port = Number(q.nc.getServer().split(":").at(-1));
@@ -45,7 +64,7 @@ describe("the queue on a three-node cluster", () => {
   it("a publisher on a hung node leaves it for another one within seconds, not after the pings give up", async () => {
     const q = await connectAll("floodgate-queue-int-hung");
     const cfg = uniqueQueueConfig({ replicas: 3 });
-    await ensureStream(q.jsm, cfg);
+    await ensureR3Stream(q, cfg);
     const pub = createPublisher(q, { timeoutMs: 1000 });
     const subject = subjectFor(cfg.subjectPrefix, "p", "t");
     await pub.publish(subject, payload, "before");
@@ -73,40 +92,10 @@ describe("the queue on a three-node cluster", () => {
     await cluster.waitHealthy(60_000);
   }, 90_000);
 
-  it("a publisher whose stream has no leader stays on its server while the server answers (no switching during an election)", async () => {
-    const switches: string[] = [];
-    const log = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (obj: object) => void ("nats" in obj && obj.nats === "switchServer" && switches.push(JSON.stringify(obj))) };
-    const q = await connectQueue({ servers: cluster.natsUrl, name: "floodgate-queue-int-election", log });
-    open.push(q);
-    const cfg = uniqueQueueConfig({ replicas: 3 });
-    await ensureStream(q.jsm, cfg);
-    const pub = createPublisher(q, { timeoutMs: 500 });
-    const subject = subjectFor(cfg.subjectPrefix, "p", "t");
-    await pub.publish(subject, payload, "before");
-    // Two of three nodes down: the stream has no quorum, so no leader, for as long as they are.
-    const kept = nodeOf(q);
-    const downed = cluster.nodes.filter((n) => n.name !== kept).map((n) => n.name);
-    for (const name of downed) await cluster.kill(name);
-    try {
-      const until = performance.now() + 5000;
-      let failures = 0;
-      while (performance.now() < until) {
-        await pub.publish(subject, payload, `during-${failures}`).catch(() => failures++);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(failures).toBeGreaterThan(3);
-      expect(switches).toEqual([]);
-      expect(nodeOf(q)).toBe(kept);
-    } finally {
-      for (const name of downed) await cluster.start(name);
-    }
-    await cluster.waitHealthy(60_000);
-  }, 90_000);
-
   it("a pull consumer started while its consumer has no leader starts consuming once it has one", async () => {
     const q = await connectAll("floodgate-queue-int-leaderless");
     const cfg = uniqueQueueConfig({ replicas: 3 });
-    await ensureStream(q.jsm, cfg);
+    await ensureR3Stream(q, cfg);
     await ensureConsumer(q.jsm, cfg);
     await createPublisher(q).publish(subjectFor(cfg.subjectPrefix, "p", "t"), payload, "m1");
     // Two of three nodes down: no quorum, no consumer leader. Keep the one this client is on.
@@ -133,4 +122,34 @@ describe("the queue on a three-node cluster", () => {
     expect(got).toEqual([1]);
     await cluster.waitHealthy(60_000);
   }, 120_000);
+
+  it("a publisher whose stream has no leader stays on its server while the server answers (no switching during an election)", async () => {
+    const switches: string[] = [];
+    const log = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (obj: object) => void ("nats" in obj && obj.nats === "switchServer" && switches.push(JSON.stringify(obj))) };
+    const q = await connectQueue({ servers: cluster.natsUrl, name: "floodgate-queue-int-election", log });
+    open.push(q);
+    const cfg = uniqueQueueConfig({ replicas: 3 });
+    await ensureR3Stream(q, cfg);
+    const pub = createPublisher(q, { timeoutMs: 500 });
+    const subject = subjectFor(cfg.subjectPrefix, "p", "t");
+    await pub.publish(subject, payload, "before");
+    // Two of three nodes down: the stream has no quorum, so no leader, for as long as they are.
+    // (Last in this file: a cluster that lost its quorum can take long to be healthy again.)
+    const kept = nodeOf(q);
+    const downed = cluster.nodes.filter((n) => n.name !== kept).map((n) => n.name);
+    for (const name of downed) await cluster.kill(name);
+    try {
+      const until = performance.now() + 5000;
+      let failures = 0;
+      while (performance.now() < until) {
+        await pub.publish(subject, payload, `during-${failures}`).catch(() => failures++);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(failures).toBeGreaterThan(3);
+      expect(switches).toEqual([]);
+      expect(nodeOf(q)).toBe(kept);
+    } finally {
+      for (const name of downed) await cluster.start(name);
+    }
+  }, 90_000);
 });

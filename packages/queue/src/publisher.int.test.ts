@@ -142,7 +142,7 @@ describe("createPublisher when the server goes away", () => {
     await pub.publish(subject, payload, "before");
 
     // Frozen server: TCP stays up, no PubAck ever comes.
-    server.process.kill("SIGSTOP");
+    server.pause();
     let t0 = performance.now();
     let err = await pub.publish(subject, payload, "frozen").catch((e: unknown) => e);
     let took = performance.now() - t0;

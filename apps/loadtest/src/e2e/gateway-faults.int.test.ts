@@ -32,7 +32,7 @@ async function send(): Promise<{ status: number; retryAfter: string | null; ms: 
 describe("gateway under queue faults", () => {
   it("a frozen NATS never holds a request past the publish deadline, and the gateway recovers by itself", async () => {
     expect((await send()).status).toBe(202);
-    nats.process.kill("SIGSTOP");
+    nats.pause();
     try {
       const results = await Promise.all(Array.from({ length: 5 }, () => send()));
       for (const r of results) {
@@ -42,7 +42,7 @@ describe("gateway under queue faults", () => {
       }
       expect(JSON.parse(results[0]!.body)).toMatchObject({ outcome: "queue_unavailable" });
     } finally {
-      nats.process.kill("SIGCONT");
+      nats.resume();
     }
     await waitFor("accepting again", async () => (await send()).status === 202, 20_000, 250);
   });

@@ -2,12 +2,11 @@
 // freeze, wipe and restart nodes the way failover and upgrades do.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { freePort, waitForPort } from "./nats-test-env.js";
+import { freePort, waitForPort, waitStopped } from "./nats-test-env.js";
 
 /** One node of a {@link TestNatsCluster}. */
 export interface NatsClusterNode {
@@ -80,30 +79,6 @@ interface NodeState {
   child: ChildProcess | undefined;
   exited: Promise<void>;
   paused: boolean;
-}
-
-/**
- * Returns once every thread of `pid` is stopped. kill() only queues SIGSTOP: a thread on a CPU
- * runs on until its next interrupt, long enough on a busy machine to answer a request sent
- * right after (seen: a PubAck 5 ms after the signal). Linux only; elsewhere returns at once.
- */
-function waitStopped(pid: number, timeoutMs = 2000): void {
-  const tasks = `/proc/${pid}/task`;
-  if (!existsSync(tasks)) return;
-  const state = (tid: string) => {
-    try {
-      // "<tid> (<comm>) <state> …": the state follows the last ")".
-      const stat = readFileSync(`${tasks}/${tid}/stat`, "utf8");
-      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    } catch {
-      return "T"; // the thread is gone
-    }
-  };
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (readdirSync(tasks).every((tid) => "Tt".includes(state(tid)))) return;
-  }
-  throw new Error(`nats-server ${pid} did not stop within ${timeoutMs} ms of SIGSTOP`);
 }
 
 function nodeConfig(node: NodeState, clusterName: string, routePorts: number[]): string {

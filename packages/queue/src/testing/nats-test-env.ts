@@ -1,6 +1,7 @@
 // Helpers for *.int.test.ts: unique stream/subject/consumer names on the shared server, and a
 // throwaway nats-server for tests that must kill or freeze the server.
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
@@ -53,6 +54,30 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   throw new Error(`nats-server did not listen on ${port} within ${timeoutMs} ms`);
 }
 
+/**
+ * Returns once every thread of `pid` is stopped. kill() only queues SIGSTOP: a thread on a CPU
+ * runs on until its next interrupt, long enough on a busy machine to answer a request sent
+ * right after (seen: a PubAck 5 ms after the signal). Linux only; elsewhere returns at once.
+ */
+export function waitStopped(pid: number, timeoutMs = 2000): void {
+  const tasks = `/proc/${pid}/task`;
+  if (!existsSync(tasks)) return;
+  const state = (tid: string) => {
+    try {
+      // "<tid> (<comm>) <state> …": the state follows the last ")".
+      const stat = readFileSync(`${tasks}/${tid}/stat`, "utf8");
+      return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    } catch {
+      return "T"; // the thread is gone
+    }
+  };
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (readdirSync(tasks).every((tid) => "Tt".includes(state(tid)))) return;
+  }
+  throw new Error(`nats-server ${pid} did not stop within ${timeoutMs} ms of SIGSTOP`);
+}
+
 /** A private JetStream-enabled nats-server on a random port. */
 export interface TestNatsServer {
   url: string;
@@ -61,6 +86,10 @@ export interface TestNatsServer {
   monitorUrl?: string;
   /** The current server process (replaced by restart). */
   readonly process: ChildProcess;
+  /** SIGSTOP, returning once every thread is stopped: the server hangs, its sockets stay open. */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
   /** SIGKILL, keeping the store dir. */
   kill(): Promise<void>;
   /** SIGKILL and start again on the same port and store dir. */
@@ -112,6 +141,13 @@ export async function startNatsServer(options: TestNatsServerOptions = {}): Prom
     ...(monitorPort === undefined ? {} : { monitorUrl: `http://127.0.0.1:${monitorPort}` }),
     get process() {
       return child;
+    },
+    pause() {
+      child.kill("SIGSTOP");
+      waitStopped(child.pid!);
+    },
+    resume() {
+      child.kill("SIGCONT");
     },
     kill,
     async restart() {
