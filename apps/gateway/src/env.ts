@@ -50,6 +50,12 @@ export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env) {
       GATEWAY_GROUP_MAX_EVENTS: intVar(500, 1, 100_000),
       /** `node` (bare node:http, the fast path) or `express` (the express adapter). */
       GATEWAY_HTTP: enumVar(["node", "express"] as const, "node"),
+      /**
+       * Connections the kernel holds ready for the gateway to accept (the listen backlog; Linux caps
+       * it at net.core.somaxconn). node's default, 511, overflows when providers open many
+       * connections at once: the kernel then drops their SYNs and each waits a 1 s retransmit.
+       */
+      GATEWAY_LISTEN_BACKLOG: intVar(4096, 1, 65535),
       /** Gateway processes sharing PORT (node:cluster); metrics are aggregated on METRICS_PORT. */
       GATEWAY_PROCESSES: intVar(1, 1, 64),
       SHUTDOWN_TIMEOUT_MS: intVar(10_000, 100, 600_000),

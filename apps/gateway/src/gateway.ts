@@ -136,10 +136,10 @@ function createWebhookServer(env: GatewayEnv, ingest: Ingest, onResult: (result:
   return server;
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: Server, port: number, host: string, backlog?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog }, () => {
       server.off("error", reject);
       resolve();
     });
@@ -172,7 +172,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   let metricsServer: Server | undefined;
   try {
-    await listen(server, env.PORT, env.HOST);
+    await listen(server, env.PORT, env.HOST, env.GATEWAY_LISTEN_BACKLOG);
     if (options.serveMetrics !== false) metricsServer = await startOpsServer(env.METRICS_PORT, env.HOST, { registry: metrics.registry, checks: link.checks });
   } catch (err) {
     // A port in use: do not leave the connection (or its retries) behind.
