@@ -17,9 +17,11 @@
  *                                preloaded, which serves the test certificate)
  *   show --batch ID              print the batch counters and its recipients
  *   run [--rate 500] [--messages 5000] [--telnyx 0.5 | --providers twilio,bandwidth,…] [--multi 0.05]
- *       [--duplicates 0.05] [--reorder 0.1] [--opens 0.3] [--burst 3] [--json FILE]
+ *       [--duplicates 0.05] [--reorder 0.1] [--opens 0.3] [--burst 3] [--generators 1] [--warmup 2] [--json FILE]
  *                                load test: recipients first, then signed webhooks at a fixed
- *                                arrival rate (open model); reports codes, latency, end to end,
+ *                                arrival rate (open model) from generator processes of their own,
+ *                                after --warmup seconds of the same traffic that are not measured;
+ *                                reports codes, latency, the generator's lateness, end to end,
  *                                and checks every acknowledged event was applied exactly once
  *   corpus --out FILE [--count N] [--providers telnyx,sendgrid,ses]
  *                                write pre-signed requests for k6 (see k6/README.md)
@@ -180,6 +182,8 @@ async function run(argv: string[]) {
       reorder: { type: "string" },
       opens: { type: "string" },
       burst: { type: "string", default: "1" },
+      generators: { type: "string", default: "1" },
+      warmup: { type: "string", default: "2" },
       json: { type: "string" },
     },
   });
@@ -189,6 +193,10 @@ async function run(argv: string[]) {
   if (!(rate > 0 && rate <= 100_000)) fail("--rate must be between 1 and 100000 per second");
   if (!Number.isInteger(messages) || messages < 1 || messages > 2_000_000) fail("--messages must be an integer from 1 to 2000000");
   if (!(burst >= 1 && burst <= 20)) fail("--burst must be a factor from 1 to 20");
+  const generators = Number(values.generators);
+  if (!Number.isInteger(generators) || generators < 1 || generators > 16) fail("--generators must be an integer from 1 to 16");
+  const warmup = Number(values.warmup);
+  if (!(warmup >= 0 && warmup <= 60)) fail("--warmup must be from 0 to 60 seconds");
   const providers = values.providers?.split(",").map((p) => p.trim()).filter((p) => p.length > 0);
   for (const p of providers ?? []) if (!isProviderName(p)) fail(`--providers: ${p} is not one of ${PROVIDERS.join(", ")}`);
   const report = await runLoad({
@@ -206,6 +214,8 @@ async function run(argv: string[]) {
     reorderShare: share("reorder", values.reorder, 0.1),
     openShare: share("opens", values.opens, 0.3),
     burstFactor: burst,
+    generators,
+    warmupSeconds: warmup,
     onProgress: (line) => console.error(line),
   });
   console.log(formatReport(report));

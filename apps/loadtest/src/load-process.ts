@@ -1,12 +1,12 @@
 /** One generator process of {@link runOpenLoadSpread}: sends its share of the schedule, writes what happened. */
 import { readFileSync, writeFileSync } from "node:fs";
 import { globalIndex, unpackRequests, type ShareJob } from "./load-processes.js";
-import { runOpenLoad, steadySchedule } from "./open-load.js";
+import { arrivalSchedule, runOpenLoad } from "./open-load.js";
 
 const job = JSON.parse(process.argv[2] ?? "{}") as ShareJob;
 const requests = unpackRequests(readFileSync(job.requestsFile));
 if (requests.length !== job.count) throw new Error(`generator ${job.index}: ${requests.length} requests, expected ${job.count}`);
-const schedule = steadySchedule(job.rate);
+const schedule = arrivalSchedule(job.total, job.rate, job.burst);
 const arrivalMs = (k: number) => schedule(globalIndex(k, job.index, job.processes));
 const results = new Float64Array(4 * job.count + 2);
 const startAt = job.startEpochMs - performance.timeOrigin;
@@ -22,6 +22,7 @@ const result = await runOpenLoad({
     throw new Error("requests come encoded");
   },
   requestBytes: (k) => requests[k]!,
+  onProgress: (p) => process.send?.(p),
   onResponse(k, status, sentAt, latencyMs) {
     results[k] = latencyMs;
     results[job.count + k] = sentAt > 0 ? sentAt - (startAt + arrivalMs(k)) : 0;

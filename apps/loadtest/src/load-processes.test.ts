@@ -63,4 +63,23 @@ describe("runOpenLoadSpread", () => {
     // 60 arrivals at 400/s take ~150 ms from the shared start
     expect(result.durationMs).toBeGreaterThan(140);
   }, 30_000);
+
+  it("keeps a bursty schedule across processes and reports their progress summed", async () => {
+    const progress: { elapsedMs: number; sent: number }[] = [];
+    const started = Date.now();
+    const sentAt: number[] = [];
+    // 2,000 arrivals at 500/s with 4× bursts for the first 500 ms of every second: ~1.4 s, not 4 s.
+    const result = await runOpenLoadSpread(
+      { target: base, rate: 500, total: 2000, processes: 2, burst: { factor: 4, everyMs: 1000, burstMs: 500 }, makeRequest: (i) => ({ path: "/x", headers: {}, body: Buffer.from(`b-${i}`) }), onProgress: (p) => progress.push(p) },
+      (i, _status, at) => (sentAt[i] = at),
+    );
+    expect(result.sent).toBe(2000);
+    const last = Math.max(...sentAt) - started;
+    expect(result.durationMs).toBeLessThan(3000);
+    expect(last).toBeLessThan(4000);
+    expect(progress.length).toBeGreaterThanOrEqual(1);
+    // both processes' counts in every report: more than one process alone could have sent by then
+    for (const p of progress) expect(p.sent).toBeGreaterThan(0);
+    expect(Math.max(...progress.map((p) => p.sent))).toBeGreaterThan(1000);
+  }, 30_000);
 });

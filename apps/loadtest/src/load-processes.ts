@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeRequest } from "./http-wire.js";
-import { assertLoopback, keptSchedule, steadySchedule, type LoadRequest, type OpenLoadResult } from "./open-load.js";
+import { assertLoopback, keptSchedule, steadySchedule, type Burst, type LoadProgress, type LoadRequest, type OpenLoadResult } from "./open-load.js";
 import { LatencyRecorder } from "./stats.js";
 
 export interface SpreadLoadOptions {
@@ -26,6 +26,10 @@ export interface SpreadLoadOptions {
   maxLatenessMs?: number;
   /** Requests in flight at once per process (default 1024). */
   maxInFlight?: number;
+  /** Bursts in the shared schedule (default: a steady rate). */
+  burst?: Burst;
+  /** Called about once a second while the load runs, with the processes' progress summed. */
+  onProgress?(p: LoadProgress): void;
 }
 
 /** What one generator process was asked to do (its argv[2], JSON). */
@@ -34,7 +38,10 @@ export interface ShareJob {
   rate: number;
   processes: number;
   index: number;
+  /** Arrivals in the shared schedule (all processes). */
+  total: number;
   count: number;
+  burst?: Burst;
   /** Wall-clock start of the shared schedule, epoch ms. */
   startEpochMs: number;
   timeoutMs: number;
@@ -122,11 +129,12 @@ export async function runOpenLoadSpread(options: SpreadLoadOptions, onResponse?:
       const requests = Array.from({ length: count }, (_, k) => encodeRequest(url.host, options.makeRequest(globalIndex(k, j, n))));
       const requestsFile = join(dir, `requests-${j}.bin`);
       await writeFile(requestsFile, packRequests(requests));
-      jobs.push({ target: options.target, rate: options.rate, processes: n, index: j, count, startEpochMs: 0, timeoutMs: options.timeoutMs ?? 10_000, maxInFlight: options.maxInFlight ?? 1024, requestsFile, resultFile: join(dir, `result-${j}.bin`) });
+      jobs.push({ target: options.target, rate: options.rate, processes: n, index: j, total: options.total, count, ...(options.burst ? { burst: options.burst } : {}), startEpochMs: 0, timeoutMs: options.timeoutMs ?? 10_000, maxInFlight: options.maxInFlight ?? 1024, requestsFile, resultFile: join(dir, `result-${j}.bin`) });
     }
     // Every process loads its requests and opens its connections before the shared start.
     const startEpochMs = Date.now() + 1500 + 200 * n;
-    await Promise.all(jobs.map((job) => runShare({ ...job, startEpochMs })));
+    const progress = progressSum(n, options.onProgress);
+    await Promise.all(jobs.map((job) => runShare({ ...job, startEpochMs }, progress)));
     const durationMs = performance.timeOrigin + performance.now() - startEpochMs;
     return await mergeShares(jobs, options, durationMs, onResponse);
   } finally {
@@ -134,12 +142,30 @@ export async function runOpenLoadSpread(options: SpreadLoadOptions, onResponse?:
   }
 }
 
-function runShare(job: ShareJob): Promise<void> {
+/** Each process's latest progress; `onProgress` gets their sum once every process reported anew. */
+function progressSum(n: number, onProgress: SpreadLoadOptions["onProgress"]): (index: number, p: LoadProgress) => void {
+  const latest: (LoadProgress | undefined)[] = Array.from({ length: n }, () => undefined);
+  let fresh = 0;
+  return (index, p) => {
+    if (!onProgress) return;
+    if (latest[index] === undefined) fresh++;
+    latest[index] = p;
+    if (fresh < n) return;
+    const all = latest as LoadProgress[];
+    const sum = (f: (q: LoadProgress) => number) => all.reduce((t, q) => t + f(q), 0);
+    onProgress({ elapsedMs: Math.max(...all.map((q) => q.elapsedMs)), sent: sum((q) => q.sent), completed: sum((q) => q.completed), inFlight: sum((q) => q.inFlight), ok: sum((q) => q.ok) });
+    latest.fill(undefined);
+    fresh = 0;
+  };
+}
+
+function runShare(job: ShareJob, onProgress: (index: number, p: LoadProgress) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     // From source (the bench runs under tsx) the child is TypeScript too: it needs tsx's loader.
     const needsLoader = CHILD.endsWith(".ts") && !process.execArgv.some((a) => a.includes("tsx"));
     const execArgv = needsLoader ? ["--import", "tsx"] : process.execArgv;
     const child = fork(CHILD, [JSON.stringify(job)], { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    child.on("message", (p: LoadProgress) => onProgress(job.index, p));
     child.once("error", reject);
     child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`generator process ${job.index} exited with ${code}`))));
   });

@@ -1,8 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { burstSchedule } from "./run.js";
-import { assertLoopback, dueUntil, keptSchedule, runOpenLoad, steadySchedule } from "./open-load.js";
+import { assertLoopback, burstSchedule, dueUntil, keptSchedule, runOpenLoad, steadySchedule } from "./open-load.js";
 
 let server: Server;
 let base: string;

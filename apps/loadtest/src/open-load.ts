@@ -34,7 +34,7 @@ export interface OpenLoadOptions {
   requestBytes?(i: number): Buffer;
   /** When the clock starts, in this process's `performance.now()` (default: once the connections are open). */
   startAt?: number;
-  /** Keep-alive connections opened before the clock starts (default: enough for 20 ms of arrivals). */
+  /** Keep-alive connections opened before the clock starts (default: enough for 100 ms of arrivals, so a hiccup of the server does not make the generator open connections mid-run). */
   connections?: number;
   /**
    * Connections open at once at most (default 512, as an HTTP agent's `maxSockets`): beyond it a
@@ -91,6 +91,35 @@ export function steadySchedule(rate: number): (i: number) => number {
   if (!(rate > 0 && Number.isFinite(rate))) throw new RangeError(`rate must be a positive number of arrivals per second, got ${rate}`);
   const intervalMs = 1000 / rate;
   return (i) => i * intervalMs;
+}
+
+/** Bursts in a schedule: during the first `burstMs` of every `everyMs`, `factor` × the rate. */
+export interface Burst {
+  factor: number;
+  everyMs: number;
+  burstMs: number;
+}
+
+/**
+ * Arrival schedule with bursts: `rate` per second, and during the first `burstMs` of every
+ * `burstEveryMs`, `factor` times that.
+ */
+export function burstSchedule(total: number, rate: number, factor: number, everyMs: number, burstMs: number): Float64Array {
+  const at = new Float64Array(total);
+  let t = 0;
+  for (let i = 0; i < total; i++) {
+    at[i] = t;
+    const inBurst = factor > 1 && everyMs > 0 && t % everyMs < burstMs;
+    t += 1000 / (inBurst ? rate * factor : rate);
+  }
+  return at;
+}
+
+/** The arrival time (ms from the start) of each of `total` requests: steady, or with bursts. */
+export function arrivalSchedule(total: number, rate: number, burst?: Burst): (i: number) => number {
+  if (!burst || !(burst.factor > 1)) return steadySchedule(rate);
+  const at = burstSchedule(total, rate, burst.factor, burst.everyMs, burst.burstMs);
+  return (i) => at[i]!;
 }
 
 /** The index just past the last arrival due by `elapsedMs`, scanning from `next` (at most `total`). */
@@ -261,7 +290,7 @@ export async function runOpenLoad(options: OpenLoadOptions): Promise<OpenLoadRes
     else waiting.push({ i, bytes, scheduledAt });
   };
 
-  const warm = Math.min(maxConnections, options.connections ?? Math.min(maxInFlight, Math.ceil(options.rate / 50) + 8));
+  const warm = Math.min(maxConnections, options.connections ?? Math.min(maxInFlight, Math.ceil(options.rate / 10) + 8));
   await openWarm(warm, open);
 
   const started = options.startAt ?? performance.now();

@@ -1,8 +1,9 @@
 import { checkInvariant } from "@floodgate/db";
 import pg from "pg";
-import { runOpenLoad, type LoadProgress, type OpenLoadResult } from "./open-load.js";
+import { runOpenLoadSpread } from "./load-processes.js";
+import type { LoadProgress, LoadRequest, OpenLoadResult } from "./open-load.js";
 import { LatencyRecorder, formatMs, type LatencySummary } from "./stats.js";
-import { planTraffic, type TrafficOptions, type TrafficPlan } from "./traffic.js";
+import { planTraffic, type PlannedWebhook, type TrafficOptions, type TrafficPlan } from "./traffic.js";
 import { signedRequest, type WebhookSigner } from "./webhooks.js";
 
 export interface RunOptions extends TrafficOptions {
@@ -19,6 +20,18 @@ export interface RunOptions extends TrafficOptions {
   /** How long to wait for every acknowledged webhook to be applied (default 60 s). */
   settleTimeoutMs?: number;
   onProgress?: (line: string) => void;
+  /**
+   * Generator processes sharing the schedule (default 1): the generator never runs in the
+   * caller's process, whose heap and other work would stall its schedule.
+   */
+  generators?: number;
+  /**
+   * Seconds of the same traffic sent first and not measured (default 0): a freshly started
+   * system's first moments are not its steady state.
+   */
+  warmupSeconds?: number;
+  /** Called once the warm-up is over, just before the measured run (to take "before" readings). */
+  onMeasureStart?: () => Promise<void>;
   /** Called about once a second while the load runs, with the generator's own progress. */
   onLoadProgress?: (p: LoadProgress) => void;
 }
@@ -46,21 +59,6 @@ export interface RunReport {
   settledMs: number;
 }
 
-/**
- * Arrival schedule with bursts: `rate` per second, and during the first `burstMs` of every
- * `burstEveryMs`, `factor` times that.
- */
-export function burstSchedule(total: number, rate: number, factor: number, everyMs: number, burstMs: number): Float64Array {
-  const at = new Float64Array(total);
-  let t = 0;
-  for (let i = 0; i < total; i++) {
-    at[i] = t;
-    const inBurst = factor > 1 && everyMs > 0 && t % everyMs < burstMs;
-    t += 1000 / (inBurst ? rate * factor : rate);
-  }
-  return at;
-}
-
 async function insertRecipients(pool: pg.Pool, batch: string, plan: TrafficPlan): Promise<void> {
   await pool.query("INSERT INTO batches (id) VALUES ($1)", [batch]);
   for (let i = 0; i < plan.messages.length; i += 10_000) {
@@ -70,6 +68,55 @@ async function insertRecipients(pool: pg.Pool, batch: string, plan: TrafficPlan)
       [batch, chunk.map((m) => m.provider), chunk.map((m) => m.providerMessageId)],
     );
   }
+}
+
+/** A planned webhook as the provider would send it, signed now (before the generator's clock starts). */
+function requestFor(signer: WebhookSigner, w: PlannedWebhook): LoadRequest {
+  const body = Buffer.from(w.body);
+  if (w.provider === "telnyx") return { path: "/webhooks/telnyx", headers: signer.telnyx(w.body), body };
+  // Every send is signed on its own (a retry too): its own timestamp, nonce or token.
+  const signed = signedRequest(signer, w.provider, w.body, { deliveryId: w.deliveryId });
+  return { path: signed.path, headers: signed.headers, body: signed.body === w.body ? body : Buffer.from(signed.body) };
+}
+
+/** Sends a plan's webhooks at the options' arrival rate from the generator processes. */
+function sendPlan(plan: TrafficPlan, options: RunOptions, onResponse?: (i: number, status: number, sentAtEpochMs: number) => void, quiet = false): Promise<OpenLoadResult> {
+  const total = plan.webhooks.length;
+  const burst = options.burstFactor && options.burstFactor > 1 ? { factor: options.burstFactor, everyMs: options.burstEveryMs ?? 10_000, burstMs: options.burstMs ?? 1000 } : undefined;
+  return runOpenLoadSpread(
+    {
+      target: options.gatewayUrl,
+      rate: options.rate,
+      total,
+      processes: options.generators ?? 1,
+      maxInFlight: options.maxInFlight ?? 2048,
+      ...(burst ? { burst } : {}),
+      makeRequest: (i) => requestFor(options.signer, plan.webhooks[i]!),
+      ...(quiet
+        ? {}
+        : {
+            onProgress: (p: LoadProgress) => {
+              options.onLoadProgress?.(p);
+              options.onProgress?.(`${(p.elapsedMs / 1000).toFixed(0)} s: sent ${p.sent}/${total}, answered ${p.completed}, 2xx ${p.ok}, in flight ${p.inFlight}`);
+            },
+          }),
+    },
+    onResponse,
+  );
+}
+
+/**
+ * Warms the system up: the same traffic at the same rate for `seconds`, to recipients of a batch
+ * of its own, measured by nothing. A freshly started gateway answers its first half second of
+ * full-rate traffic slowly (JIT, first publishes); the generator then opens hundreds of
+ * connections at once, and the whole run would carry that start.
+ */
+async function warmUp(pool: pg.Pool, options: RunOptions, seconds: number, webhooksPerMessage: number): Promise<void> {
+  const plan = planTraffic({ ...options, messages: Math.max(1, Math.ceil((options.rate * seconds) / webhooksPerMessage)) });
+  await insertRecipients(pool, `lt-warmup-${Date.now().toString(36)}`, plan);
+  options.onProgress?.(`warming up: ${plan.webhooks.length} webhooks at ${options.rate}/s, not measured`);
+  const r = await sendPlan(plan, options, undefined, true);
+  options.onProgress?.(`warmed up: ${r.ok}/${r.sent} answered 2xx, response p99 ${formatMs(r.latency.p99)}`);
 }
 
 /**
@@ -82,34 +129,16 @@ export async function runLoad(options: RunOptions): Promise<RunReport> {
   const plan = planTraffic(options);
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 4 });
   try {
+    if (options.warmupSeconds) await warmUp(pool, options, options.warmupSeconds, plan.webhooks.length / Math.max(1, plan.messages.length));
     const batch = `lt-${Date.now().toString(36)}`;
     await insertRecipients(pool, batch, plan);
+    await options.onMeasureStart?.();
     const total = plan.webhooks.length;
-    const schedule = options.burstFactor && options.burstFactor > 1 ? burstSchedule(total, options.rate, options.burstFactor, options.burstEveryMs ?? 10_000, options.burstMs ?? 1000) : undefined;
     const sentAt = new Float64Array(total); // epoch ms at which each request's first byte was written
     const acked = new Uint8Array(total);
-    const bodies = plan.webhooks.map((w) => Buffer.from(w.body));
-    const load = await runOpenLoad({
-      target: options.gatewayUrl,
-      rate: options.rate,
-      total,
-      maxInFlight: options.maxInFlight ?? 2048,
-      ...(schedule ? { arrivalMs: (i: number) => schedule[i]! } : {}),
-      makeRequest(i) {
-        const w = plan.webhooks[i]!;
-        if (w.provider === "telnyx") return { path: "/webhooks/telnyx", headers: options.signer.telnyx(w.body), body: bodies[i]! };
-        // Every send is signed afresh (a retry too): a new timestamp, nonce or token each time.
-        const signed = signedRequest(options.signer, w.provider, w.body, { deliveryId: w.deliveryId });
-        return { path: signed.path, headers: signed.headers, body: signed.body === w.body ? bodies[i]! : Buffer.from(signed.body) };
-      },
-      onResponse(i, status, writtenAt) {
-        sentAt[i] = performance.timeOrigin + writtenAt;
-        if (status >= 200 && status < 300) acked[i] = 1;
-      },
-      onProgress: (p) => {
-        options.onLoadProgress?.(p);
-        options.onProgress?.(`${(p.elapsedMs / 1000).toFixed(0)} s: sent ${p.sent}/${total}, answered ${p.completed}, 2xx ${p.ok}, in flight ${p.inFlight}`);
-      },
+    const load = await sendPlan(plan, options, (i, status, writtenAtEpochMs) => {
+      sentAt[i] = writtenAtEpochMs;
+      if (status >= 200 && status < 300) acked[i] = 1;
     });
 
     // Every acknowledged event must reach the ledger.

@@ -47,7 +47,7 @@ describe("capacity search", () => {
 describe("judging a step", () => {
   const flat = Array.from({ length: 61 }, (_, t) => ({ t, backlog: 40 + (t % 3) * 20 }));
   const growing = Array.from({ length: 61 }, (_, t) => ({ t, backlog: 40 + t * 50 }));
-  const evidence = { samples: flat, messagesPerSecond: 1000, endToEndP99Ms: 300, generatorOnTime: true };
+  const evidence = { samples: flat, messagesPerSecond: 1000, endToEndP99Ms: 300, latenessP99Ms: 3 };
 
   it("fits the backlog's slope by least squares", () => {
     expect(backlogSlope(growing)).toBeCloseTo(50, 9);
@@ -62,8 +62,11 @@ describe("judging a step", () => {
     expect(grew.growth).toBeCloseTo(3000, 6);
     expect(judgeStep({ ...evidence, endToEndP99Ms: 2000 }).why).toMatch(/p99 2000 ms/);
     expect(judgeStep({ ...evidence, problem: "12 answered 503" })).toMatchObject({ verdict: "fail", why: "12 answered 503" });
-    expect(judgeStep({ ...evidence, generatorOnTime: false }).verdict).toBe("generator");
+    // late sends within 5 % of the end-to-end bound change neither the backlog nor the timing
+    expect(judgeStep({ ...evidence, latenessP99Ms: 100 }).verdict).toBe("pass");
+    expect(judgeStep({ ...evidence, latenessP99Ms: 101 })).toMatchObject({ verdict: "generator", why: /lateness p99 101 ms > 100 ms/ });
+    expect(judgeStep({ ...evidence, latenessP99Ms: Number.NaN }).verdict).toBe("generator");
     // the system failed under less load than scheduled: a failure all the same
-    expect(judgeStep({ ...evidence, generatorOnTime: false, endToEndP99Ms: 9000 }).verdict).toBe("fail");
+    expect(judgeStep({ ...evidence, latenessP99Ms: 500, endToEndP99Ms: 9000 }).verdict).toBe("fail");
   });
 });

@@ -87,17 +87,26 @@ export interface StepEvidence {
   endToEndP99Ms: number;
   /** What went wrong with the webhooks themselves (not sent, not 2xx, not applied exactly once), if anything. */
   problem?: string;
-  /** The generator kept its schedule (lateness p99 within bounds). */
-  generatorOnTime: boolean;
+  /** The generator's lateness p99 (first byte written − scheduled arrival), ms. */
+  latenessP99Ms: number;
 }
 
 /** End-to-end p99 a step must stay under. */
 export const STEP_P99_MS = 2000;
 
 /**
+ * Generator lateness p99 a step tolerates: 5 % of {@link STEP_P99_MS}. A capacity step is judged
+ * on the backlog and on end-to-end times taken from each request's first byte written, so sends a
+ * few tens of ms late change neither; the 5 ms rule of the latency rows is for claims about
+ * response times. Later than this, arrivals bunch enough that the step did not hold the rate
+ * scheduled, and it proves nothing.
+ */
+export const STEP_MAX_LATENESS_MS = STEP_P99_MS / 20;
+
+/**
  * A step passes when the backlog stayed flat (over the whole step it grew by less than one
  * second of arrivals), end-to-end p99 stayed under 2 s and every webhook was accepted and applied,
- * with the generator on schedule; it fails when any of the system's conditions failed, even with
+ * with the generator on schedule ({@link STEP_MAX_LATENESS_MS}); it fails when any of the system's conditions failed, even with
  * a late generator; a late generator and nothing failed is `generator` (not known).
  */
 export function judgeStep(e: StepEvidence): { verdict: StepVerdict; growth: number; why: string } {
@@ -108,6 +117,6 @@ export function judgeStep(e: StepEvidence): { verdict: StepVerdict; growth: numb
   if (e.problem) return { verdict: "fail", growth, why: e.problem };
   if (growth > e.messagesPerSecond) return { verdict: "fail", growth, why: `backlog grew by ${Math.round(growth)} messages (more than 1 s of arrivals, ${Math.round(e.messagesPerSecond)})` };
   if (e.endToEndP99Ms >= STEP_P99_MS) return { verdict: "fail", growth, why: `end-to-end p99 ${Math.round(e.endToEndP99Ms)} ms ≥ ${STEP_P99_MS} ms` };
-  if (!e.generatorOnTime) return { verdict: "generator", growth, why: "the load generator fell behind its schedule" };
+  if (!(e.latenessP99Ms <= STEP_MAX_LATENESS_MS)) return { verdict: "generator", growth, why: `the load generator fell behind its schedule (lateness p99 ${Math.round(e.latenessP99Ms)} ms > ${STEP_MAX_LATENESS_MS} ms)` };
   return { verdict: "pass", growth, why: "flat backlog, end-to-end p99 under 2 s" };
 }

@@ -15,6 +15,7 @@ import type { SigningSecrets, WebhookSigner } from "../webhooks.js";
 import { capacityOf, judgeStep, nextRate, type BacklogSample, type CapacityStep, type SearchPlan } from "./capacity-search.js";
 import { cpuShares, formatShares, natsServerPid, postgresPids, readCpu, type CpuReading, type ProcessGroups } from "./cpu.js";
 import { add, log, round } from "./figures.js";
+import { machineBetween, readMachine, type MachineReading } from "./machine.js";
 import { SUSTAINED_MIX } from "./mix.js";
 
 const STEP_SECONDS = Number(process.env.BENCH_CAPACITY_SECONDS ?? 60);
@@ -33,6 +34,10 @@ export interface CapacityContext {
   signer: WebhookSigner;
   /** Bare node:http's throughput on this machine in this run (wrk, 256 connections). */
   bareRps(): Promise<number>;
+  /** Generator processes sharing each step's schedule. */
+  generators: number;
+  /** Seconds of the same traffic before each step, not measured. */
+  warmupSeconds: number;
 }
 
 interface StepResult extends CapacityStep {
@@ -56,7 +61,6 @@ async function processGroups(s: System): Promise<ProcessGroups> {
     worker: s.workers.map((w) => w.child.pid!),
     "nats-server": nats ? [nats] : [],
     postgres: await postgresPids(s.pool),
-    generator: [process.pid],
   };
 }
 
@@ -75,12 +79,12 @@ async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> 
   try {
     const samples: BacklogSample[] = [];
     let groups: ProcessGroups | undefined;
-    let first: { cpu: CpuReading; lastSeq: number; t: number } | undefined;
-    let last: { cpu: CpuReading; lastSeq: number; t: number } | undefined;
+    let first: { cpu: CpuReading; machine: MachineReading; lastSeq: number; t: number } | undefined;
+    let last: typeof first;
     const sample = async (p: LoadProgress) => {
       groups ??= await processGroups(s);
       const { backlog, lastSeq } = await backlogOf(s);
-      const reading = { cpu: readCpu(groups), lastSeq, t: p.elapsedMs / 1000 };
+      const reading = { cpu: readCpu(groups), machine: readMachine(), lastSeq, t: p.elapsedMs / 1000 };
       first ??= reading;
       last = reading;
       samples.push({ t: reading.t, backlog });
@@ -94,21 +98,26 @@ async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> 
       messages: Math.ceil((rate * STEP_SECONDS) / 2.25),
       ...SUSTAINED_MIX,
       settleTimeoutMs: 120_000,
+      generators: ctx.generators,
+      warmupSeconds: ctx.warmupSeconds,
       onLoadProgress: (p) => {
         sampling = sampling.then(() => sample(p)).catch((err: unknown) => log(`capacity: a backlog sample failed: ${String(err)}`));
       },
     });
     await sampling;
-    const shares = first && last && last !== first ? cpuShares(first.cpu, last.cpu) : {};
+    // The generator processes measure their own CPU over the run.
+    const shares = { ...(first && last && last !== first ? cpuShares(first.cpu, last.cpu) : {}), generator: r.load.cpuCores };
     const messagesPerSecond = first && last && last.t > first.t ? (last.lastSeq - first.lastSeq) / (last.t - first.t) : 0;
     const judged = judgeStep({
       samples,
       messagesPerSecond,
       endToEndP99Ms: r.endToEnd.p99,
       problem: webhookProblem(r),
-      generatorOnTime: r.load.onTime,
+      latenessP99Ms: r.load.lateness.p99,
     });
-    const note = `${rate}/s: ${judged.verdict} (${judged.why}); e2e p99 ${round(r.endToEnd.p99)} ms, response p99 ${round(r.latency.p99)} ms, lateness p99 ${round(r.load.lateness.p99)} ms, backlog growth ${round(judged.growth)} msgs, ${r.load.ok}/${r.load.sent} 2xx; CPU cores: ${formatShares(shares)}`;
+    const machine = first && last && last !== first ? machineBetween(first.machine, last.machine) : undefined;
+    const busy = machine ? `; machine busy ${machine.busyCores.toFixed(2)} of ${machine.cores} cores` : "";
+    const note = `${rate}/s: ${judged.verdict} (${judged.why}); e2e p99 ${round(r.endToEnd.p99)} ms, response p99 ${round(r.latency.p99)} ms, lateness p99 ${round(r.load.lateness.p99)} ms, backlog growth ${round(judged.growth)} msgs, ${r.load.ok}/${r.load.sent} 2xx; CPU cores: ${formatShares(shares)}${busy}`;
     log(`capacity step ${note}`);
     return { rate, verdict: judged.verdict, why: judged.why, p99: r.endToEnd.p99, shares, note };
   } finally {

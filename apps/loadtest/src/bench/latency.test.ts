@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bucketsBetween, histogramQuantile, median, readBuckets } from "./latency.js";
+import { bucketsBetween, histogramQuantile, median, readBuckets, readValue } from "./latency.js";
 
 const page = (n: (le: string) => number) =>
   [
@@ -54,5 +54,14 @@ describe("median", () => {
     expect(median([3, 1, 4, 2])).toBe(2.5);
     expect(median([7])).toBe(7);
     expect(() => median([])).toThrow(RangeError);
+  });
+});
+
+describe("reading one value", () => {
+  it("sums a metric over its label sets, and tells a missing one", () => {
+    const text = ['# HELP nodejs_gc_duration_seconds x', 'nodejs_gc_duration_seconds_sum{kind="minor"} 0.5', 'nodejs_gc_duration_seconds_sum{kind="major"} 0.25', "nodejs_eventloop_lag_p99_seconds 0.012", "nodejs_eventloop_lag_p99_seconds_total 9"].join("\n");
+    expect(readValue(text, "nodejs_gc_duration_seconds_sum")).toBe(0.75);
+    expect(readValue(text, "nodejs_eventloop_lag_p99_seconds")).toBe(0.012);
+    expect(readValue(text, "nodejs_eventloop_lag_max_seconds")).toBeUndefined();
   });
 });

@@ -21,6 +21,17 @@ export function readBuckets(text: string, metric: string): Buckets {
   return out;
 }
 
+/** A metric's value on a Prometheus text page, summed over its label sets; undefined when absent. */
+export function readValue(text: string, metric: string): number | undefined {
+  let sum: number | undefined;
+  for (const line of text.split("\n")) {
+    if (!(line.startsWith(`${metric} `) || line.startsWith(`${metric}{`))) continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) sum = (sum ?? 0) + value;
+  }
+  return sum;
+}
+
 /** What a run added to a histogram: `after − before`, bucket by bucket. */
 export function bucketsBetween(before: Buckets, after: Buckets): Buckets {
   const out: Buckets = new Map();

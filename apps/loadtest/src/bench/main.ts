@@ -4,9 +4,10 @@
  *
  * Knobs: BENCH_SECONDS (5) per throughput run; BENCH_E2E_RATE (5000) and BENCH_E2E_SECONDS (60)
  * for the sustained end-to-end run; BENCH_WORKER_EVENTS (50000) for the worker run;
- * BENCH_ROUNDS (3) runs behind every ratio (the median is shown); BENCH_GENERATORS (2) generator
- * processes for the latency run at half the Resend rate; BENCH_CAPACITY_* (see
- * capacity.ts); BENCH_WORKERS_EVENTS and BENCH_WORKER_COUNTS (see workers.ts);
+ * BENCH_ROUNDS (3) runs behind every ratio (the median is shown); BENCH_GENERATORS (1) generator
+ * processes sharing each open-model schedule (the latency run, the sustained run, the capacity
+ * steps); BENCH_WARMUP_SECONDS (5) of unmeasured traffic before the sustained run and each
+ * capacity step; BENCH_CAPACITY_* (see capacity.ts); BENCH_WORKERS_EVENTS and BENCH_WORKER_COUNTS (see workers.ts);
  * BENCH_ONLY=gateway,schemes,worker,workers,e2e,storage,capacity to run some sections only.
  */
 import { execFile } from "node:child_process";
@@ -39,7 +40,8 @@ import { add, figures, log, markdown, round } from "./figures.js";
 import { sendQueuedMix, SUSTAINED_MIX } from "./mix.js";
 import { workerScaleFigures } from "./workers.js";
 import { runWrk, writeRequests, type WrkResult } from "./wrk.js";
-import { bucketsBetween, histogramQuantile, median, readBuckets } from "./latency.js";
+import { bucketsBetween, histogramQuantile, median, readBuckets, readValue } from "./latency.js";
+import { machineBetween, readMachine } from "./machine.js";
 import { capacityFigures } from "./capacity.js";
 import { durabilityFigures } from "./durability.js";
 
@@ -49,8 +51,10 @@ const E2E_RATE = Number(process.env.BENCH_E2E_RATE ?? 5000);
 const E2E_SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 60);
 const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 50_000);
 const OUT = resolve(REPO_ROOT, ".bench");
-/** Generator processes sharing the schedule of a latency run (none carries the bench's heap). */
-const GENERATORS = Number(process.env.BENCH_GENERATORS ?? 2);
+/** Generator processes sharing the schedule of an open-model run (none carries the bench's heap). */
+const GENERATORS = Number(process.env.BENCH_GENERATORS ?? 1);
+/** Seconds of unmeasured traffic before the sustained run and each capacity step (a fresh system's first moments are not its steady state). */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 /** Runs behind every ratio in the table (the median is shown). */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
@@ -134,9 +138,28 @@ async function bareRps(dir: string): Promise<number> {
   return median(bareRuns);
 }
 
-/** The gateway's `webhook_response_duration_seconds` buckets now (summed over providers and codes). */
-async function gatewayHistogram(s: System) {
-  return readBuckets(await (await fetch(s.metricsUrl)).text(), "webhook_response_duration_seconds");
+/** The gateway's /metrics page now. */
+async function gatewayMetrics(s: System): Promise<string> {
+  return (await fetch(s.metricsUrl)).text();
+}
+
+/** The gateway's `webhook_response_duration_seconds` buckets on a /metrics page (summed over providers and codes). */
+const responseBuckets = (page: string) => readBuckets(page, "webhook_response_duration_seconds");
+
+/**
+ * Why the gateway's own latency is what it is, between two /metrics pages and two machine
+ * readings: its event loop's delay p99 and max (prom-client resets them at every scrape, so the
+ * second page covers the run), its GC time, how busy the machine's cores were, and SYNs dropped.
+ */
+function gatewayContext(before: string, after: string, machine: ReturnType<typeof machineBetween>, seconds: number): string {
+  const ms = (v: number | undefined) => (v === undefined ? "n/a" : `${round(v * 1000)} ms`);
+  const gc = (readValue(after, "nodejs_gc_duration_seconds_sum") ?? 0) - (readValue(before, "nodejs_gc_duration_seconds_sum") ?? 0);
+  return [
+    `event-loop delay p99 ${ms(readValue(after, "nodejs_eventloop_lag_p99_seconds"))}, max ${ms(readValue(after, "nodejs_eventloop_lag_max_seconds"))}`,
+    `GC ${round((gc / seconds) * 1000)} ms per s`,
+    `machine busy ${machine.busyCores.toFixed(2)} of ${machine.cores} cores`,
+    `${machine.listenOverflows} SYNs dropped on full listen queues`,
+  ].join("; ");
 }
 
 /**
@@ -146,15 +169,18 @@ async function gatewayHistogram(s: System) {
  * its schedule.
  */
 async function latencyFigures(s: System, section: string, rate: number, label: string, makeRequest: (i: number) => LoadRequest, total: number): Promise<void> {
-  const before = await gatewayHistogram(s);
+  const before = await gatewayMetrics(s);
+  const machineBefore = readMachine();
   const open = await runOpenLoadSpread({ target: s.gatewayUrl, rate, total, makeRequest, processes: GENERATORS });
-  const serverP99 = histogramQuantile(bucketsBetween(before, await gatewayHistogram(s)), 0.99);
+  const machine = machineBetween(machineBefore, readMachine());
+  const after = await gatewayMetrics(s);
+  const serverP99 = histogramQuantile(bucketsBetween(responseBuckets(before), responseBuckets(after)), 0.99);
   const late = open.lateness;
   const trusted = open.onTime;
   const behind = trusted ? "" : ` — the generator fell behind (lateness p99 ${round(late.p99)} ms > ${MAX_LATENESS_MS} ms): not the gateway's latency`;
   const claim = trusted ? "" : " (NOT the gateway's: the generator fell behind)";
   add({ section, figure: `Gateway response p99 at ${rate} req/s (${label}), client side: first byte written → last byte read${claim}`, value: open.latency.p99, unit: "ms", goal: "< 100 ms", met: trusted && open.latency.p99 < 100, note: `p50 ${round(open.latency.p50)} ms, max ${round(open.latency.max)} ms, ${open.ok}/${open.sent} 2xx, ${open.connections} connections${behind}` });
-  add({ section, figure: `Gateway's own p99 in the same run (webhook_response_duration_seconds, after − before)`, value: (serverP99 ?? Number.NaN) * 1000, unit: "ms", goal: "< 25 ms", met: serverP99 !== undefined && serverP99 * 1000 < 25, note: "request parsed → answer written; excludes time in the socket and accept queues" });
+  add({ section, figure: `Gateway's own p99 in the same run (webhook_response_duration_seconds, after − before)`, value: (serverP99 ?? Number.NaN) * 1000, unit: "ms", goal: "< 25 ms", met: serverP99 !== undefined && serverP99 * 1000 < 25, note: `request parsed → answer written; excludes time in the socket and accept queues; ${gatewayContext(before, after, machine, open.durationMs / 1000)}` });
   add({ section, figure: `Generator lateness in the same run (first byte written − scheduled arrival), p99`, value: late.p99, unit: "ms", goal: `≤ ${MAX_LATENESS_MS} ms (else no latency is claimed)`, met: trusted, note: `p50 ${round(late.p50)} ms, max ${round(late.max)} ms; ${GENERATORS} generator processes used ${open.cpuCores.toFixed(2)} of a core` });
 }
 
@@ -412,8 +438,9 @@ async function endToEndFigures(): Promise<void> {
     log(`sustained run: ${E2E_RATE} webhooks/s for ~${E2E_SECONDS} s (${messages} messages)`);
     const workerPid = s.workers[0]!.child.pid!;
     const rss = sampleRss(workerPid, 100);
-    const cpuBefore = procStats(workerPid).cpuSeconds;
-    const histogramBefore = await gatewayHistogram(s);
+    let cpuBefore = procStats(workerPid).cpuSeconds;
+    let metricsBefore = "";
+    let machineBefore = readMachine();
     const r = await runLoad({
       gatewayUrl: s.gatewayUrl,
       databaseUrl: s.database.url,
@@ -422,12 +449,21 @@ async function endToEndFigures(): Promise<void> {
       messages,
       ...SUSTAINED_MIX,
       settleTimeoutMs: 120_000,
+      generators: GENERATORS,
+      warmupSeconds: WARMUP_SECONDS,
+      onMeasureStart: async () => {
+        metricsBefore = await gatewayMetrics(s);
+        machineBefore = readMachine();
+        cpuBefore = procStats(workerPid).cpuSeconds;
+      },
       onProgress: (line) => log(line),
     });
     add({ section, figure: `End to end p99 at ${E2E_RATE} webhooks/s for ${round(r.load.durationMs / 1000)} s (send → row changed)`, value: r.endToEnd.p99, unit: "ms", goal: "< 2000 ms", met: r.endToEnd.p99 < 2000 && r.correctness.ok, note: `p50 ${round(r.endToEnd.p50)} ms; achieved ${round(r.load.achievedRate)} req/s; response p99 ${round(r.latency.p99)} ms; ${r.load.ok}/${r.load.sent} 2xx; exactly-once check ${r.correctness.ok ? "passed" : "FAILED"}` });
     add({ section, figure: "End to end p50", value: r.endToEnd.p50, unit: "ms", goal: "< 5 s processing delay", met: r.endToEnd.p50 < 5000 });
-    const serverP99 = histogramQuantile(bucketsBetween(histogramBefore, await gatewayHistogram(s)), 0.99);
-    add({ section, figure: `Response p99 in the sustained run: client side (first byte written → last byte read)`, value: r.latency.p99, unit: "ms", note: `p50 ${round(r.latency.p50)} ms, max ${round(r.latency.max)} ms; the gateway's own p99 ${serverP99 === undefined ? "n/a" : round(serverP99 * 1000)} ms; generator lateness p99 ${round(r.load.lateness.p99)} ms${r.load.onTime ? "" : " — the generator fell behind: not the gateway's latency"}` });
+    const machine = machineBetween(machineBefore, readMachine());
+    const metricsAfter = await gatewayMetrics(s);
+    const serverP99 = histogramQuantile(bucketsBetween(responseBuckets(metricsBefore), responseBuckets(metricsAfter)), 0.99);
+    add({ section, figure: `Response p99 in the sustained run: client side (first byte written → last byte read)`, value: r.latency.p99, unit: "ms", note: `p50 ${round(r.latency.p50)} ms, max ${round(r.latency.max)} ms; the gateway's own p99 ${serverP99 === undefined ? "n/a" : round(serverP99 * 1000)} ms; generator lateness p99 ${round(r.load.lateness.p99)} ms${r.load.onTime ? "" : " — the generator fell behind: not the gateway's latency"}; ${gatewayContext(metricsBefore, metricsAfter, machine, (r.load.durationMs + r.settledMs) / 1000)}` });
     const peak = rss.stop() / 2 ** 20;
     const events = r.correctness.appliedEvents;
     const eventsPerSecond = events / (r.load.durationMs / 1000);
@@ -475,7 +511,7 @@ async function main(): Promise<void> {
     if (want("workers")) await workerScaleFigures();
     if (want("e2e")) await endToEndFigures();
     if (want("storage")) await storageFigures();
-    if (want("capacity")) await capacityFigures({ secrets, signer, bareRps: () => bareRps(dir) });
+    if (want("capacity")) await capacityFigures({ secrets, signer, bareRps: () => bareRps(dir), generators: GENERATORS, warmupSeconds: WARMUP_SECONDS });
     if (want("durability")) await durabilityFigures();
   } finally {
     await rm(dir, { recursive: true, force: true });
