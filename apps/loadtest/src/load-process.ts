@@ -18,6 +18,7 @@ const result = await runOpenLoad({
   startAt,
   timeoutMs: job.timeoutMs,
   maxInFlight: job.maxInFlight,
+  maxConnections: job.maxConnections,
   makeRequest: () => {
     throw new Error("requests come encoded");
   },

@@ -26,6 +26,8 @@ export interface SpreadLoadOptions {
   maxLatenessMs?: number;
   /** Requests in flight at once per process (default 1024). */
   maxInFlight?: number;
+  /** Connections open at once per process (default 512, see {@link OpenLoadOptions.maxConnections}). */
+  maxConnections?: number;
   /** Bursts in the shared schedule (default: a steady rate). */
   burst?: Burst;
   /** Called about once a second while the load runs, with the processes' progress summed. */
@@ -46,6 +48,7 @@ export interface ShareJob {
   startEpochMs: number;
   timeoutMs: number;
   maxInFlight: number;
+  maxConnections: number;
   requestsFile: string;
   resultFile: string;
 }
@@ -129,7 +132,7 @@ export async function runOpenLoadSpread(options: SpreadLoadOptions, onResponse?:
       const requests = Array.from({ length: count }, (_, k) => encodeRequest(url.host, options.makeRequest(globalIndex(k, j, n))));
       const requestsFile = join(dir, `requests-${j}.bin`);
       await writeFile(requestsFile, packRequests(requests));
-      jobs.push({ target: options.target, rate: options.rate, processes: n, index: j, total: options.total, count, ...(options.burst ? { burst: options.burst } : {}), startEpochMs: 0, timeoutMs: options.timeoutMs ?? 10_000, maxInFlight: options.maxInFlight ?? 1024, requestsFile, resultFile: join(dir, `result-${j}.bin`) });
+      jobs.push({ target: options.target, rate: options.rate, processes: n, index: j, total: options.total, count, ...(options.burst ? { burst: options.burst } : {}), startEpochMs: 0, timeoutMs: options.timeoutMs ?? 10_000, maxInFlight: options.maxInFlight ?? 1024, maxConnections: options.maxConnections ?? 512, requestsFile, resultFile: join(dir, `result-${j}.bin`) });
     }
     // Every process loads its requests and opens its connections before the shared start.
     const startEpochMs = Date.now() + 1500 + 200 * n;

@@ -16,6 +16,7 @@ export interface RunOptions extends TrafficOptions {
   burstFactor?: number;
   burstEveryMs?: number;
   burstMs?: number;
+  /** Requests in flight at once, and connections open at most (default: 2 s of arrivals, at least 2,048). */
   maxInFlight?: number;
   /** How long to wait for every acknowledged webhook to be applied (default 60 s). */
   settleTimeoutMs?: number;
@@ -83,13 +84,18 @@ function requestFor(signer: WebhookSigner, w: PlannedWebhook): LoadRequest {
 function sendPlan(plan: TrafficPlan, options: RunOptions, onResponse?: (i: number, status: number, sentAtEpochMs: number) => void, quiet = false): Promise<OpenLoadResult> {
   const total = plan.webhooks.length;
   const burst = options.burstFactor && options.burstFactor > 1 ? { factor: options.burstFactor, everyMs: options.burstEveryMs ?? 10_000, burstMs: options.burstMs ?? 1000 } : undefined;
+  // As a provider's fleet does, a request never waits for a free connection: when answers slow
+  // down, more connections open. Only an arrival beyond 2 s of arrivals in flight (by then end to
+  // end is past any bound) is not sent.
+  const limit = options.maxInFlight ?? Math.max(2048, Math.ceil(options.rate * 2));
   return runOpenLoadSpread(
     {
       target: options.gatewayUrl,
       rate: options.rate,
       total,
       processes: options.generators ?? 1,
-      maxInFlight: options.maxInFlight ?? 2048,
+      maxInFlight: limit,
+      maxConnections: limit,
       ...(burst ? { burst } : {}),
       makeRequest: (i) => requestFor(options.signer, plan.webhooks[i]!),
       ...(quiet

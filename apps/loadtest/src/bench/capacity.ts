@@ -13,7 +13,7 @@ import type { LoadProgress } from "../open-load.js";
 import { runLoad, type RunReport } from "../run.js";
 import type { SigningSecrets, WebhookSigner } from "../webhooks.js";
 import { capacityOf, judgeStep, nextRate, type BacklogSample, type CapacityStep, type SearchPlan } from "./capacity-search.js";
-import { cpuShares, formatShares, natsServerPid, postgresPids, readCpu, type CpuReading, type ProcessGroups } from "./cpu.js";
+import { cpuShares, formatShares, natsServerPid, postmasterPid, readCpu, type CpuReading, type ProcessGroups } from "./cpu.js";
 import { add, log, round } from "./figures.js";
 import { machineBetween, readMachine, type MachineReading } from "./machine.js";
 import { SUSTAINED_MIX } from "./mix.js";
@@ -60,7 +60,7 @@ async function processGroups(s: System): Promise<ProcessGroups> {
     gateway: [s.gateway.child.pid!],
     worker: s.workers.map((w) => w.child.pid!),
     "nats-server": nats ? [nats] : [],
-    postgres: await postgresPids(s.pool),
+    postgres: { tree: await postmasterPid(s.pool) },
   };
 }
 

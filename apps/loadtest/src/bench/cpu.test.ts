@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
 import { cpuShares, formatShares, readCpu } from "./cpu.js";
+import { treeCpuSeconds } from "./proc.js";
 
 describe("CPU shares", () => {
   it("divides each group's CPU time between two readings by the wall time, over the processes in both", () => {
@@ -17,5 +19,15 @@ describe("CPU shares", () => {
     const reading = readCpu({ self: [process.pid], gone: [2 ** 22 + 1] });
     expect(reading.seconds.self!.get(process.pid)).toBeGreaterThan(0);
     expect(reading.seconds.gone!.size).toBe(0);
+  });
+
+  it("counts a process tree's children, also once they have exited", () => {
+    const before = readCpu({ me: { tree: process.pid } });
+    // A child that burns ~0.3 s of CPU and is reaped before the second reading.
+    spawnSync(process.execPath, ["-e", "const t = Date.now(); while (Date.now() - t < 300) {}"]);
+    const after = readCpu({ me: { tree: process.pid } });
+    const used = after.seconds.me!.get(process.pid)! - before.seconds.me!.get(process.pid)!;
+    expect(used).toBeGreaterThan(0.2);
+    expect(treeCpuSeconds(process.pid)).toBeGreaterThanOrEqual(after.seconds.me!.get(process.pid)!);
   });
 });

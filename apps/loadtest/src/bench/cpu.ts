@@ -4,10 +4,14 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type pg from "pg";
-import { procStats } from "./proc.js";
+import { parentPid, procStats, treeCpuSeconds } from "./proc.js";
 
-/** The processes to account, by name: one or more pids each (PostgreSQL has one per connection). */
-export type ProcessGroups = Record<string, number[]>;
+/**
+ * The processes to account, by name: one or more pids each, or `{ tree: pid }` for a process and
+ * all its children (PostgreSQL: the postmaster and every backend, including the ones that come
+ * and go during a run).
+ */
+export type ProcessGroups = Record<string, number[] | { tree: number }>;
 
 export interface CpuReading {
   at: number;
@@ -15,8 +19,17 @@ export interface CpuReading {
   seconds: Record<string, Map<number, number>>;
 }
 
-function cpuSecondsOf(pids: number[]): Map<number, number> {
+function cpuSecondsOf(group: number[] | { tree: number }): Map<number, number> {
   const out = new Map<number, number>();
+  if (!Array.isArray(group)) {
+    try {
+      out.set(group.tree, treeCpuSeconds(group.tree));
+    } catch {
+      // the root is gone
+    }
+    return out;
+  }
+  const pids = group;
   for (const pid of pids) {
     try {
       out.set(pid, procStats(pid).cpuSeconds);
@@ -75,10 +88,12 @@ export function natsServerPid(port: number): number | undefined {
   return undefined;
 }
 
-/** PostgreSQL's processes working for `pool`'s database: its backends and the WAL writer, checkpointer and background writer. */
-export async function postgresPids(pool: pg.Pool): Promise<number[]> {
-  const { rows } = await pool.query<{ pid: number }>(
-    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type IN ('walwriter', 'checkpointer', 'background writer')",
-  );
-  return rows.map((r) => r.pid);
+/**
+ * PostgreSQL's postmaster (the parent of `pool`'s backend): account it as a tree, so every backend,
+ * the WAL writer, the checkpointer and backends that exit during a run all count. On a server of
+ * its own that is the database's whole cost; other databases' work on it counts too.
+ */
+export async function postmasterPid(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  return parentPid(rows[0]!.pid);
 }

@@ -8,7 +8,8 @@
  * processes sharing each open-model schedule (the latency run, the sustained run, the capacity
  * steps); BENCH_WARMUP_SECONDS (5) of unmeasured traffic before the sustained run and each
  * capacity step; BENCH_CAPACITY_* (see capacity.ts); BENCH_WORKERS_EVENTS and BENCH_WORKER_COUNTS (see workers.ts);
- * BENCH_ONLY=gateway,schemes,worker,workers,e2e,storage,capacity to run some sections only.
+ * BENCH_ONLY=gateway,schemes,worker,statements,workers,e2e,storage,capacity,durability to run
+ * some sections only.
  */
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -38,6 +39,7 @@ import { appliedCount, GROUP, insertRecipients, publishBacklog, rawPostgresRate 
 import { procStats, sampleRss } from "./proc.js";
 import { add, figures, log, markdown, round } from "./figures.js";
 import { sendQueuedMix, SUSTAINED_MIX } from "./mix.js";
+import { statementFigures } from "./statements.js";
 import { workerScaleFigures } from "./workers.js";
 import { runWrk, writeRequests, type WrkResult } from "./wrk.js";
 import { bucketsBetween, histogramQuantile, median, readBuckets, readValue } from "./latency.js";
@@ -508,6 +510,7 @@ async function main(): Promise<void> {
     if (want("gateway")) await gatewayFigures(dir);
     if (want("schemes")) await schemeFigures(dir);
     if (want("worker")) await workerFigures();
+    if (want("statements")) await statementFigures();
     if (want("workers")) await workerScaleFigures();
     if (want("e2e")) await endToEndFigures();
     if (want("storage")) await storageFigures();
