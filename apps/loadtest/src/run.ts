@@ -219,6 +219,14 @@ export async function runLoad(options: RunOptions): Promise<RunReport> {
   }
 }
 
+/** The answers other than 2xx by status (`503: 12, timeout: 3`), or "" when there were none. */
+export function otherAnswers(byStatus: Record<string, number>): string {
+  return Object.entries(byStatus)
+    .filter(([status]) => !/^2\d\d$/.test(status))
+    .map(([status, n]) => `${status}: ${n}`)
+    .join(", ");
+}
+
 /** A human-readable report. */
 export function formatReport(r: RunReport): string {
   const codes = Object.entries(r.load.byStatus)

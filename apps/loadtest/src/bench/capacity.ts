@@ -10,7 +10,7 @@
  */
 import { startSystem, type System } from "../harness/system.js";
 import type { LoadProgress } from "../open-load.js";
-import { runLoad, type RunReport } from "../run.js";
+import { otherAnswers, runLoad, type RunReport } from "../run.js";
 import type { SigningSecrets, WebhookSigner } from "../webhooks.js";
 import { capacityOf, judgeStep, nextRate, type BacklogSample, type CapacityStep, type SearchPlan } from "./capacity-search.js";
 import { cpuShares, formatShares, natsServerPid, postmasterPid, readCpu, type CpuReading, type ProcessGroups } from "./cpu.js";
@@ -68,7 +68,7 @@ async function processGroups(s: System): Promise<ProcessGroups> {
 function webhookProblem(r: RunReport): string | undefined {
   const problems: string[] = [];
   if (r.load.saturated > 0) problems.push(`${r.load.saturated} arrivals not sent (the generator's in-flight limit was reached: answers too slow)`);
-  if (r.load.ok < r.load.sent) problems.push(`${r.load.sent - r.load.ok} of ${r.load.sent} not answered 2xx`);
+  if (r.load.ok < r.load.sent) problems.push(`${r.load.sent - r.load.ok} of ${r.load.sent} not answered 2xx (${otherAnswers(r.load.byStatus)})`);
   if (!r.correctness.ok) problems.push(`exactly-once check failed (${r.correctness.missingEvents} missing, ${r.correctness.wrongStatus} wrong status, ${r.correctness.invariantViolations} counter mismatches)`);
   return problems.length ? problems.join("; ") : undefined;
 }
