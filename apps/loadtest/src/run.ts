@@ -81,7 +81,7 @@ function requestFor(signer: WebhookSigner, w: PlannedWebhook): LoadRequest {
 }
 
 /** Sends a plan's webhooks at the options' arrival rate from the generator processes. */
-function sendPlan(plan: TrafficPlan, options: RunOptions, onResponse?: (i: number, status: number, sentAtEpochMs: number) => void, quiet = false): Promise<OpenLoadResult> {
+function sendPlan(plan: TrafficPlan, options: RunOptions, onResponse?: (i: number, status: number, sentAtEpochMs: number) => void, onProgress?: (p: LoadProgress) => void): Promise<OpenLoadResult> {
   const total = plan.webhooks.length;
   const burst = options.burstFactor && options.burstFactor > 1 ? { factor: options.burstFactor, everyMs: options.burstEveryMs ?? 10_000, burstMs: options.burstMs ?? 1000 } : undefined;
   // As a provider's fleet does, a request never waits for a free connection: when answers slow
@@ -98,14 +98,7 @@ function sendPlan(plan: TrafficPlan, options: RunOptions, onResponse?: (i: numbe
       maxConnections: limit,
       ...(burst ? { burst } : {}),
       makeRequest: (i) => requestFor(options.signer, plan.webhooks[i]!),
-      ...(quiet
-        ? {}
-        : {
-            onProgress: (p: LoadProgress) => {
-              options.onLoadProgress?.(p);
-              options.onProgress?.(`${(p.elapsedMs / 1000).toFixed(0)} s: sent ${p.sent}/${total}, answered ${p.completed}, 2xx ${p.ok}, in flight ${p.inFlight}`);
-            },
-          }),
+      ...(onProgress ? { onProgress } : {}),
     },
     onResponse,
   );
@@ -113,7 +106,7 @@ function sendPlan(plan: TrafficPlan, options: RunOptions, onResponse?: (i: numbe
 
 /**
  * Warms the system up: the same traffic at the same rate for `seconds`, to recipients of a batch
- * of its own, measured by nothing. A freshly started gateway answers its first half second of
+ * of its own, measured by nothing. A freshly started gateway answers its first moments of
  * full-rate traffic slowly (JIT, first publishes); the generator then opens hundreds of
  * connections at once, and the whole run would carry that start.
  */
@@ -121,7 +114,7 @@ async function warmUp(pool: pg.Pool, options: RunOptions, seconds: number, webho
   const plan = planTraffic({ ...options, messages: Math.max(1, Math.ceil((options.rate * seconds) / webhooksPerMessage)) });
   await insertRecipients(pool, `lt-warmup-${Date.now().toString(36)}`, plan);
   options.onProgress?.(`warming up: ${plan.webhooks.length} webhooks at ${options.rate}/s, not measured`);
-  const r = await sendPlan(plan, options, undefined, true);
+  const r = await sendPlan(plan, options);
   options.onProgress?.(`warmed up: ${r.ok}/${r.sent} answered 2xx, response p99 ${formatMs(r.latency.p99)}`);
 }
 
@@ -142,10 +135,18 @@ export async function runLoad(options: RunOptions): Promise<RunReport> {
     const total = plan.webhooks.length;
     const sentAt = new Float64Array(total); // epoch ms at which each request's first byte was written
     const acked = new Uint8Array(total);
-    const load = await sendPlan(plan, options, (i, status, writtenAtEpochMs) => {
-      sentAt[i] = writtenAtEpochMs;
-      if (status >= 200 && status < 300) acked[i] = 1;
-    });
+    const load = await sendPlan(
+      plan,
+      options,
+      (i, status, writtenAtEpochMs) => {
+        sentAt[i] = writtenAtEpochMs;
+        if (status >= 200 && status < 300) acked[i] = 1;
+      },
+      (p) => {
+        options.onLoadProgress?.(p);
+        options.onProgress?.(`${(p.elapsedMs / 1000).toFixed(0)} s: sent ${p.sent}/${total}, answered ${p.completed}, 2xx ${p.ok}, in flight ${p.inFlight}`);
+      },
+    );
 
     // Every acknowledged event must reach the ledger.
     const ackedEvents = new Map<string, string[]>();

@@ -106,8 +106,9 @@ async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> 
     });
     await sampling;
     // The generator processes measure their own CPU over the run.
-    const shares = { ...(first && last && last !== first ? cpuShares(first.cpu, last.cpu) : {}), generator: r.load.cpuCores };
-    const messagesPerSecond = first && last && last.t > first.t ? (last.lastSeq - first.lastSeq) / (last.t - first.t) : 0;
+    const span = first && last && last !== first ? { from: first, to: last } : undefined;
+    const shares = { ...(span ? cpuShares(span.from.cpu, span.to.cpu) : {}), generator: r.load.cpuCores };
+    const messagesPerSecond = span && span.to.t > span.from.t ? (span.to.lastSeq - span.from.lastSeq) / (span.to.t - span.from.t) : 0;
     const judged = judgeStep({
       samples,
       messagesPerSecond,
@@ -115,7 +116,7 @@ async function runStep(ctx: CapacityContext, rate: number): Promise<StepResult> 
       problem: webhookProblem(r),
       latenessP99Ms: r.load.lateness.p99,
     });
-    const machine = first && last && last !== first ? machineBetween(first.machine, last.machine) : undefined;
+    const machine = span ? machineBetween(span.from.machine, span.to.machine) : undefined;
     const busy = machine ? `; machine busy ${machine.busyCores.toFixed(2)} of ${machine.cores} cores` : "";
     const note = `${rate}/s: ${judged.verdict} (${judged.why}); e2e p99 ${round(r.endToEnd.p99)} ms, response p99 ${round(r.latency.p99)} ms, lateness p99 ${round(r.load.lateness.p99)} ms, backlog growth ${round(judged.growth)} msgs, ${r.load.ok}/${r.load.sent} 2xx; CPU cores: ${formatShares(shares)}${busy}`;
     log(`capacity step ${note}`);

@@ -19,22 +19,15 @@ export interface CpuReading {
   seconds: Record<string, Map<number, number>>;
 }
 
+/** CPU seconds used so far by each pid of a group (a tree is read as one entry, its root). */
 function cpuSecondsOf(group: number[] | { tree: number }): Map<number, number> {
   const out = new Map<number, number>();
-  if (!Array.isArray(group)) {
-    try {
-      out.set(group.tree, treeCpuSeconds(group.tree));
-    } catch {
-      // the root is gone
-    }
-    return out;
-  }
-  const pids = group;
+  const [pids, read] = Array.isArray(group) ? [group, (pid: number) => procStats(pid).cpuSeconds] : [[group.tree], treeCpuSeconds];
   for (const pid of pids) {
     try {
-      out.set(pid, procStats(pid).cpuSeconds);
+      out.set(pid, read(pid));
     } catch {
-      // exited (a PostgreSQL backend that closed)
+      // exited (a PostgreSQL backend that closed, or the root of a tree)
     }
   }
   return out;

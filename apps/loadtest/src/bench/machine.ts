@@ -5,8 +5,7 @@
  */
 import { cpus } from "node:os";
 import { readFileSync } from "node:fs";
-
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+import { TICKS_PER_SECOND } from "./proc.js";
 
 export interface MachineReading {
   at: number;

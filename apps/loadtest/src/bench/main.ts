@@ -165,24 +165,44 @@ function gatewayContext(before: string, after: string, machine: ReturnType<typeo
 }
 
 /**
+ * The gateway and the machine over one run: `start()` takes the readings before it, `finish()`
+ * the ones after, and gives the gateway's own p99 (seconds; undefined when it answered nothing)
+ * with {@link gatewayContext} for the run's `seconds`.
+ */
+function gatewayWindow(s: System) {
+  let before = "";
+  let machineBefore = readMachine();
+  return {
+    async start(): Promise<void> {
+      before = await gatewayMetrics(s);
+      machineBefore = readMachine();
+    },
+    async finish(seconds: number): Promise<{ p99: number | undefined; context: string }> {
+      const machine = machineBetween(machineBefore, readMachine());
+      const after = await gatewayMetrics(s);
+      const p99 = histogramQuantile(bucketsBetween(responseBuckets(before), responseBuckets(after)), 0.99);
+      return { p99, context: gatewayContext(before, after, machine, seconds) };
+    },
+  };
+}
+
+/**
  * One open-model run against the gateway with both sides of its latency: the client's (first
  * byte written → last byte read), the gateway's own histogram over the same run, and the
  * generator's lateness; a client latency is claimed as the gateway's only if the generator kept
  * its schedule.
  */
 async function latencyFigures(s: System, section: string, rate: number, label: string, makeRequest: (i: number) => LoadRequest, total: number): Promise<void> {
-  const before = await gatewayMetrics(s);
-  const machineBefore = readMachine();
+  const gateway = gatewayWindow(s);
+  await gateway.start();
   const open = await runOpenLoadSpread({ target: s.gatewayUrl, rate, total, makeRequest, processes: GENERATORS });
-  const machine = machineBetween(machineBefore, readMachine());
-  const after = await gatewayMetrics(s);
-  const serverP99 = histogramQuantile(bucketsBetween(responseBuckets(before), responseBuckets(after)), 0.99);
+  const { p99: serverP99, context } = await gateway.finish(open.durationMs / 1000);
   const late = open.lateness;
   const trusted = open.onTime;
   const behind = trusted ? "" : ` — the generator fell behind (lateness p99 ${round(late.p99)} ms > ${MAX_LATENESS_MS} ms): not the gateway's latency`;
   const claim = trusted ? "" : " (NOT the gateway's: the generator fell behind)";
   add({ section, figure: `Gateway response p99 at ${rate} req/s (${label}), client side: first byte written → last byte read${claim}`, value: open.latency.p99, unit: "ms", goal: "< 100 ms", met: trusted && open.latency.p99 < 100, note: `p50 ${round(open.latency.p50)} ms, max ${round(open.latency.max)} ms, ${open.ok}/${open.sent} 2xx, ${open.connections} connections${behind}` });
-  add({ section, figure: `Gateway's own p99 in the same run (webhook_response_duration_seconds, after − before)`, value: (serverP99 ?? Number.NaN) * 1000, unit: "ms", goal: "< 25 ms", met: serverP99 !== undefined && serverP99 * 1000 < 25, note: `request parsed → answer written; excludes time in the socket and accept queues; ${gatewayContext(before, after, machine, open.durationMs / 1000)}` });
+  add({ section, figure: `Gateway's own p99 in the same run (webhook_response_duration_seconds, after − before)`, value: (serverP99 ?? Number.NaN) * 1000, unit: "ms", goal: "< 25 ms", met: serverP99 !== undefined && serverP99 * 1000 < 25, note: `request parsed → answer written; excludes time in the socket and accept queues; ${context}` });
   add({ section, figure: `Generator lateness in the same run (first byte written − scheduled arrival), p99`, value: late.p99, unit: "ms", goal: `≤ ${MAX_LATENESS_MS} ms (else no latency is claimed)`, met: trusted, note: `p50 ${round(late.p50)} ms, max ${round(late.max)} ms; ${GENERATORS} generator processes used ${open.cpuCores.toFixed(2)} of a core` });
 }
 
@@ -441,8 +461,7 @@ async function endToEndFigures(): Promise<void> {
     const workerPid = s.workers[0]!.child.pid!;
     const rss = sampleRss(workerPid, 100);
     let cpuBefore = procStats(workerPid).cpuSeconds;
-    let metricsBefore = "";
-    let machineBefore = readMachine();
+    const gateway = gatewayWindow(s);
     const r = await runLoad({
       gatewayUrl: s.gatewayUrl,
       databaseUrl: s.database.url,
@@ -454,18 +473,15 @@ async function endToEndFigures(): Promise<void> {
       generators: GENERATORS,
       warmupSeconds: WARMUP_SECONDS,
       onMeasureStart: async () => {
-        metricsBefore = await gatewayMetrics(s);
-        machineBefore = readMachine();
+        await gateway.start();
         cpuBefore = procStats(workerPid).cpuSeconds;
       },
       onProgress: (line) => log(line),
     });
     add({ section, figure: `End to end p99 at ${E2E_RATE} webhooks/s for ${round(r.load.durationMs / 1000)} s (send → row changed)`, value: r.endToEnd.p99, unit: "ms", goal: "< 2000 ms", met: r.endToEnd.p99 < 2000 && r.correctness.ok, note: `p50 ${round(r.endToEnd.p50)} ms; achieved ${round(r.load.achievedRate)} req/s; response p99 ${round(r.latency.p99)} ms; ${r.load.ok}/${r.load.sent} 2xx${r.load.ok < r.load.sent ? ` (others: ${otherAnswers(r.load.byStatus)})` : ""}; exactly-once check ${r.correctness.ok ? "passed" : "FAILED"}` });
     add({ section, figure: "End to end p50", value: r.endToEnd.p50, unit: "ms", goal: "< 5 s processing delay", met: r.endToEnd.p50 < 5000 });
-    const machine = machineBetween(machineBefore, readMachine());
-    const metricsAfter = await gatewayMetrics(s);
-    const serverP99 = histogramQuantile(bucketsBetween(responseBuckets(metricsBefore), responseBuckets(metricsAfter)), 0.99);
-    add({ section, figure: `Response p99 in the sustained run: client side (first byte written → last byte read)`, value: r.latency.p99, unit: "ms", note: `p50 ${round(r.latency.p50)} ms, max ${round(r.latency.max)} ms; the gateway's own p99 ${serverP99 === undefined ? "n/a" : round(serverP99 * 1000)} ms; generator lateness p99 ${round(r.load.lateness.p99)} ms${r.load.onTime ? "" : " — the generator fell behind: not the gateway's latency"}; ${gatewayContext(metricsBefore, metricsAfter, machine, (r.load.durationMs + r.settledMs) / 1000)}` });
+    const { p99: serverP99, context } = await gateway.finish((r.load.durationMs + r.settledMs) / 1000);
+    add({ section, figure: `Response p99 in the sustained run: client side (first byte written → last byte read)`, value: r.latency.p99, unit: "ms", note: `p50 ${round(r.latency.p50)} ms, max ${round(r.latency.max)} ms; the gateway's own p99 ${serverP99 === undefined ? "n/a" : round(serverP99 * 1000)} ms; generator lateness p99 ${round(r.load.lateness.p99)} ms${r.load.onTime ? "" : " — the generator fell behind: not the gateway's latency"}; ${context}` });
     const peak = rss.stop() / 2 ** 20;
     const events = r.correctness.appliedEvents;
     const eventsPerSecond = events / (r.load.durationMs / 1000);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+/** Clock ticks per second of /proc's CPU times (USER_HZ on Linux). */
+export const TICKS_PER_SECOND = 100;
 
 /** The fields of /proc/<pid>/stat after the command name (which may contain spaces): state is [0], ppid [1]. */
 function statFields(pid: number): string[] {
