@@ -109,3 +109,31 @@ describe.each(["node", "express"] as const)("gateway (%s adapter) under hostile 
     expect(await (await fetch(metricsUrl)).text()).not.toMatch(/provider="(?!telnyx|resend|unknown)/);
   }, 120_000);
 });
+
+describe("gateway close", () => {
+  it("is not held by connections that never finish a request: they are cut once the publish deadline has passed", async () => {
+    const queue = uniqueQueueConfig();
+    const env = readGatewayEnv({ PORT: "0", METRICS_PORT: "0", HOST: "127.0.0.1", NATS_URL: `nats://${natsUrl}`, PUBLISH_TIMEOUT_MS: "200" });
+    const gw = await startGateway({ env, queue, providers, secrets, log: createLogger("gateway-close", "silent") });
+    await gw.queue.ready;
+    const conn = gw.queue.connection!;
+    const accepted = new Promise<void>((resolve) => {
+      let n = 0;
+      gw.server.on("connection", () => ++n === 2 && resolve());
+    });
+    // One connection says nothing; the other sends half a request's headers (a slow client).
+    const silent = connect(portOf(gw, "server"), "127.0.0.1");
+    const slow = connect(portOf(gw, "server"), "127.0.0.1", () => slow.write("POST /webhooks/resend HTTP/1.1\r\nhost: gw\r\n"));
+    const cut = [silent, slow].map((s) => {
+      s.on("error", () => undefined);
+      return new Promise<void>((resolve) => s.once("close", () => resolve()));
+    });
+    await accepted;
+    await deleteStream(conn.jsm, queue.stream);
+    await deleteStream(conn.jsm, deadLetterConfigFor(queue).stream);
+    const t0 = performance.now();
+    await gw.close();
+    expect(performance.now() - t0).toBeLessThan(200 + 1000 + 2000);
+    await Promise.all(cut);
+  });
+});

@@ -193,7 +193,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     providerIds: registry.ids,
     async close() {
       clearInterval(connectedTimer);
-      await closeServer(server);
+      // A request in flight is answered within the publish deadline (2xx or 503); past it, what
+      // is left is a connection that never finished a request, and it is cut.
+      await closeServer(server, env.PUBLISH_TIMEOUT_MS + 1000);
       if (metricsServer) await closeServer(metricsServer);
       await link.close();
     },

@@ -84,10 +84,19 @@ export function startOpsServer(port: number, host: string, options: OpsOptions):
   });
 }
 
-/** Closes a server, resolving when it has stopped accepting and its connections are gone. */
-export function closeServer(server: Server): Promise<void> {
+/**
+ * Closes a server, resolving when it has stopped accepting and its connections are gone. Idle
+ * keep-alive connections close at once; requests in flight get `graceMs` to be answered, then
+ * every connection left is cut. Without that bound, one connection that never sent a request
+ * (node counts it neither idle nor active) held the close until its client went away.
+ */
+export function closeServer(server: Server, graceMs = 1000): Promise<void> {
   return new Promise((resolve) => {
-    server.close(() => resolve());
+    const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
     server.closeIdleConnections();
   });
 }
