@@ -54,9 +54,9 @@ export interface PullConsumer {
   /**
    * Stops pulling. Messages already buffered are still handed to the handler (no `break`,
    * which would strand them until ack_wait, nats.md §7). Messages the server is still sending
-   * for a refill pull when the subscription ends (at most one refill, a quarter of
-   * `maxMessages`) are dropped by the client and come back after ack_wait. Resolves when the
-   * loop has ended.
+   * for refill pulls when the subscription ends (none or one refill, a quarter of `maxMessages`,
+   * on a quiet machine; a few more under load) are dropped by the client and come back after
+   * ack_wait. Resolves when the loop has ended.
    */
   stop(): Promise<void>;
   /** True between `consume()` and the end of the loop. */

@@ -79,6 +79,8 @@ interface NodeState {
   child: ChildProcess | undefined;
   exited: Promise<void>;
   paused: boolean;
+  /** What `/healthz` answered last (status and body, or the error). */
+  lastHealth?: string;
 }
 
 function nodeConfig(node: NodeState, clusterName: string, routePorts: number[]): string {
@@ -100,12 +102,14 @@ function isRunning(node: NodeState): boolean {
   return node.child !== undefined && node.child.exitCode === null && node.child.signalCode === null;
 }
 
+/** Whether `/healthz` answers 200; what it said last, for the error when it never does. */
 async function healthy(node: NodeState): Promise<boolean> {
   try {
     const res = await fetch(`http://127.0.0.1:${node.httpPort}/healthz`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
+    node.lastHealth = `${res.status} ${(await res.text()).trim().slice(0, 300)}`;
     return res.ok;
-  } catch {
+  } catch (err) {
+    node.lastHealth = String(err);
     return false;
   }
 }
@@ -162,7 +166,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       const states = await Promise.all(running.map(healthy));
       if (states.every(Boolean)) return;
       if (Date.now() > until) {
-        const sick = running.filter((_, i) => !states[i]).map((n) => n.name);
+        const sick = running.filter((_, i) => !states[i]).map((n) => `${n.name} (/healthz: ${n.lastHealth ?? "no answer"})`);
         throw new Error(`nats cluster ${clusterName}: ${sick.join(", ")} not healthy within ${timeoutMs} ms`);
       }
       await new Promise((r) => setTimeout(r, 200));
