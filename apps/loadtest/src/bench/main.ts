@@ -427,9 +427,9 @@ async function drainBacklog(s: System, n: number): Promise<{ rate: number; cpuPe
 
 /**
  * One round on a system of its own (fresh database and stream): both batches of rows inserted and
- * the worker's backlog published first, then raw PostgreSQL, then the worker. Rounds sharing one
- * database were not alike: the raw ceiling read ~40 k, ~28 k, ~55 k rows/s in rounds 1/2/3 of
- * every run, so the "median" was the first round's.
+ * the worker's backlog published first, then raw PostgreSQL, then the worker. Rounds that shared
+ * one database each met a bigger table than the last (and autovacuum's work on it), so the median
+ * of three was not a median of like measurements.
  */
 async function workerRound(k: number, production: Record<string, string>) {
   return withSystem({ workers: 0, workerEnv: production }, async (s) => {
