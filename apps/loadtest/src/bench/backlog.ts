@@ -46,8 +46,8 @@ export const RAW_UPDATE_SQL =
 /**
  * Runs `fn` on one connection of `pool` whose planner finds each row by its index, as it does on
  * a production-size table. On the bench's tables (10⁵ rows) it chose a hash join that reads the
- * whole table for every statement instead, so the "ceiling" fell as the table grew (21.9 k rows/s
- * at 100 k rows, 11.9 k at 200 k; 37.6 k and 38.0 k by index) and jumped when autovacuum's
+ * whole table for every statement instead, so the "ceiling" fell as the table grew (22 k rows/s
+ * at 100 k rows, 11–12 k at 200 k; 41 k and 58–60 k by index) and jumped when autovacuum's
  * statistics flipped the plan: the rounds of one run read ~40 k, ~28 k, ~55 k rows/s.
  */
 export async function withIndexLookups<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
