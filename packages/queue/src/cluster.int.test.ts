@@ -41,6 +41,20 @@ async function ensureR3Stream(q: QueueConnection, cfg: QueueConfig): Promise<voi
       await ensureStream(q.jsm, cfg);
       return;
     } catch (err) {
+      if (Date.now() > until) throw new Error(`R3 stream not placed within 30 s: ${String(err)}\n${await cluster.describe()}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** Deletes every stream of the cluster, retrying while the meta layer still refuses (a peer back from the dead). */
+async function deleteStreamsOnceAccepted(q: QueueConnection): Promise<void> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      for await (const name of q.jsm.streams.names()) await q.jsm.streams.delete(name);
+      return;
+    } catch (err) {
       if (Date.now() > until) throw err;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -120,8 +134,12 @@ describe("the queue on a three-node cluster", () => {
     while (got.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     await consumer.stop();
     expect(got).toEqual([1]);
+    // Every R3 stream lost its quorum with the two nodes: the cluster is healthy again only once
+    // each has caught up, which nats-server 2.9.10 under a loaded CI run did not do within 60 s.
+    // The tests' streams are not needed any more: delete them, so health waits only on the meta layer.
+    await deleteStreamsOnceAccepted(q);
     await cluster.waitHealthy(60_000);
-  }, 120_000);
+  }, 150_000);
 
   it("a publisher whose stream has no leader stays on its server while the server answers (no switching during an election)", async () => {
     const switches: string[] = [];

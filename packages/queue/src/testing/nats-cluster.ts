@@ -2,7 +2,7 @@
 // freeze, wipe and restart nodes the way failover and upgrades do.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { JetStreamManager } from "@nats-io/jetstream";
@@ -64,6 +64,11 @@ export interface TestNatsCluster {
   streamLeader(jsm: JetStreamManager, stream: string): Promise<string>;
   /** The server name of a consumer's leader (it can differ from its stream's); "" while it has none. */
   consumerLeader(jsm: JetStreamManager, stream: string, consumer: string): Promise<string>;
+  /**
+   * Each node's state for an error message: running or how it exited, what `/healthz` answered
+   * last, and the last lines of its log.
+   */
+  describe(): Promise<string>;
   /** Kills every node and deletes their folders. */
   dispose(): Promise<void>;
 }
@@ -76,6 +81,7 @@ interface NodeState {
   httpPort: number;
   storeDir: string;
   configFile: string;
+  logFile: string;
   child: ChildProcess | undefined;
   exited: Promise<void>;
   paused: boolean;
@@ -88,6 +94,7 @@ function nodeConfig(node: NodeState, clusterName: string, routePorts: number[]):
     `server_name: ${node.name}`,
     `listen: 127.0.0.1:${node.port}`,
     `http: 127.0.0.1:${node.httpPort}`,
+    `log_file: "${node.logFile}"`,
     `jetstream { store_dir: "${node.storeDir}" }`,
     "cluster {",
     `  name: ${clusterName}`,
@@ -130,7 +137,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
     const [port, routePort, httpPort] = [await freePort(), await freePort(), await freePort()];
     const name = `n${i}`;
     const storeDir = join(root, name, "store");
-    nodes.push({ name, url: `127.0.0.1:${port}`, port, routePort, httpPort, storeDir, configFile: join(root, name, "nats.conf"), child: undefined, exited: Promise.resolve(), paused: false });
+    nodes.push({ name, url: `127.0.0.1:${port}`, port, routePort, httpPort, storeDir, configFile: join(root, name, "nats.conf"), logFile: join(root, name, "nats.log"), child: undefined, exited: Promise.resolve(), paused: false });
   }
   const routePorts = nodes.map((n) => n.routePort);
   for (const node of nodes) {
@@ -228,6 +235,17 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
       node.paused = false;
     },
     waitHealthy,
+    async describe() {
+      const lines = await Promise.all(
+        nodes.map(async (n) => {
+          const state = isRunning(n) ? (n.paused ? "paused" : "running") : `exited (${n.child?.exitCode ?? n.child?.signalCode ?? "never started"})`;
+          const log = await readFile(n.logFile, "utf8").catch(() => "");
+          const tail = log.trimEnd().split("\n").slice(-8).join("\n    ");
+          return `${n.name}: ${state}; /healthz: ${n.lastHealth ?? "not asked"}\n    ${tail}`;
+        }),
+      );
+      return lines.join("\n");
+    },
     async streamLeader(jsm, stream) {
       return (await jsm.streams.info(stream)).cluster?.leader ?? "";
     },
