@@ -93,23 +93,22 @@ describe("createPullConsumer", () => {
     expect(afterStop).toBeGreaterThan(0);
     // Buffered messages were handed over, not stranded. What the server was still sending for
     // refill pulls when stop() unsubscribed (0 or 25 on a quiet machine, 19 and 33 in loaded CI
-    // runs) waits for ack_wait; nothing else is removed from the stream.
-    const stopped = await readQueueStats(q.jsm, cfg.stream, cfg.consumer);
-    expect(stopped.stored).toBe(n - seen.size);
+    // runs) waits for ack_wait; nothing else is removed from the stream. (Acks are fire-and-forget:
+    // the stream's count catches up with them shortly after the flush.)
+    await waitFor(async () => (await readQueueStats(q.jsm, cfg.stream, cfg.consumer)).stored === n - seen.size);
 
-    // A second consumer gets every other message exactly once: the rest at once, the in-flight
-    // ones after ack_wait.
+    // A second consumer gets every other message: the rest at once, the in-flight ones after
+    // ack_wait. (At least once: on a loaded machine an ack can arrive after the 2 s ack_wait and
+    // its message come again.)
     const next = createPullConsumer(q.js, { stream: cfg.stream, durable: cfg.consumer, maxMessages });
-    const again: number[] = [];
+    const all = new Set(seen);
     const drained = next.consume((m) => {
-      again.push(m.seq);
+      all.add(m.seq);
       m.ack();
     });
-    await waitFor(() => seen.size + again.length >= n, 15_000);
+    await waitFor(() => all.size === n, 20_000);
     await next.stop();
     await drained;
-    expect(again.filter((s) => seen.has(s))).toEqual([]);
-    expect(new Set([...seen, ...again]).size).toBe(n);
     await q.nc.flush();
     await waitFor(async () => (await readQueueStats(q.jsm, cfg.stream, cfg.consumer)).depth === 0);
   });
