@@ -30,35 +30,37 @@ async function connectAll(name: string): Promise<QueueConnection> {
 }
 
 /**
- * Creates the test's R3 stream, retrying while the cluster still counts a restarted node as
- * offline ("no suitable peers for placement"): /healthz can answer 200 before the meta layer
- * sees every peer again.
+ * Runs `step` until it succeeds, every 500 ms for up to `seconds`, while the cluster's meta layer
+ * still refuses (a restarted peer not counted back yet); then fails with `what` and every node's state.
  */
-async function ensureR3Stream(q: QueueConnection, cfg: QueueConfig): Promise<void> {
-  const until = Date.now() + 30_000;
+async function retryWhileRecovering(what: string, seconds: number, step: () => Promise<void>): Promise<void> {
+  const until = Date.now() + seconds * 1000;
   for (;;) {
     try {
-      await ensureStream(q.jsm, cfg);
-      return;
+      return await step();
     } catch (err) {
-      if (Date.now() > until) throw new Error(`R3 stream not placed within 30 s: ${String(err)}\n${await cluster.describe()}`);
+      if (Date.now() > until) throw new Error(`${what} within ${seconds} s: ${String(err)}\n${await cluster.describe()}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
 
+/**
+ * Creates the test's R3 stream, retrying while the cluster still counts a restarted node as
+ * offline ("no suitable peers for placement"): /healthz can answer 200 before the meta layer
+ * sees every peer again.
+ */
+function ensureR3Stream(q: QueueConnection, cfg: QueueConfig): Promise<void> {
+  return retryWhileRecovering("R3 stream not placed", 30, async () => {
+    await ensureStream(q.jsm, cfg);
+  });
+}
+
 /** Deletes every stream of the cluster, retrying while the meta layer still refuses (a peer back from the dead). */
-async function deleteStreamsOnceAccepted(q: QueueConnection): Promise<void> {
-  const until = Date.now() + 60_000;
-  for (;;) {
-    try {
-      for await (const name of q.jsm.streams.names()) await q.jsm.streams.delete(name);
-      return;
-    } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+function deleteStreamsOnceAccepted(q: QueueConnection): Promise<void> {
+  return retryWhileRecovering("streams not deleted", 60, async () => {
+    for await (const name of q.jsm.streams.names()) await q.jsm.streams.delete(name);
+  });
 }
 
 /** The node a connection is on, by its client port. */
